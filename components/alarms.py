@@ -1,0 +1,60 @@
+"""Alarms that mean "something is broken": dead letters, a lagging projector, failed executions, function
+errors and throttles. All notify one SNS topic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
+
+
+@dataclass
+class AlarmsArgs:
+    email: str
+    dead_letter_queues: dict[str, aws.sqs.Queue]  # short name -> queue
+    functions: dict[str, aws.lambda_.Function]  # short name -> function
+    stream_function: aws.lambda_.Function  # the stream consumer, for iterator age
+    state_machine_arn: pulumi.Input[str]
+
+
+class Alarms(pulumi.ComponentResource):
+    topic: aws.sns.Topic
+
+    def __init__(self, name: str, args: AlarmsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("cqrs:index:Alarms", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS managed SNS key, and alarm
+        # notifications carry no order data.
+        self.topic = aws.sns.Topic(f"{name}-topic", opts=child)
+        if args.email:
+            aws.sns.TopicSubscription(f"{name}-email", topic=self.topic.arn, protocol="email",
+                                      endpoint=args.email, opts=child)
+
+        def alarm(alarm_name: str, description: str, namespace: str, metric: str, dimensions: dict,
+                  statistic: str = "Sum", threshold: float = 0, period: int = 60) -> None:
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{alarm_name}", alarm_description=description, namespace=namespace, metric_name=metric,
+                dimensions=dimensions, statistic=statistic, period=period, evaluation_periods=1,
+                threshold=threshold, comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching", alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn],
+                opts=child)
+
+        for queue_name, queue in args.dead_letter_queues.items():
+            alarm(f"{queue_name}-messages", f"a message reached the {queue_name} dead-letter queue", "AWS/SQS",
+                  "ApproximateNumberOfMessagesVisible", {"QueueName": queue.name}, statistic="Maximum")
+        for function_name, function in args.functions.items():
+            alarm(f"{function_name}-errors", f"the {function_name} function failed", "AWS/Lambda", "Errors",
+                  {"FunctionName": function.name})
+            alarm(f"{function_name}-throttles", f"the {function_name} function was throttled", "AWS/Lambda",
+                  "Throttles", {"FunctionName": function.name})
+        alarm("projector-iterator-age", "the projector lags the orders stream by more than 5 minutes",
+              "AWS/Lambda", "IteratorAge", {"FunctionName": args.stream_function.name}, statistic="Maximum",
+              threshold=ITERATOR_AGE_ALARM_MS)
+        for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
+            alarm(f"workflow-{metric.lower()}", f"order workflow {metric}: a system fault, not a client error",
+                  "AWS/States", metric, {"StateMachineArn": args.state_machine_arn})
+        self.register_outputs({"topicArn": self.topic.arn})

@@ -1,0 +1,1 @@
+"""Shared code of the query-side Lambda functions: database access, projection and read-model queries."""

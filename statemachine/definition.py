@@ -1,0 +1,265 @@
+"""The order workflow's Amazon States Language definition, built from plain dicts.
+
+`build_definition` is pure: it takes the resource references (plain strings in tests, Pulumi Outputs in the
+program, rendered with `Output.json_dumps`) and returns the ASL dict. It implements SEED-CONTRACT.md:
+route by detail-type, then by command or query; reject client errors with the contract's reason codes and end
+successfully; publish `failed` / 500 after retries on system faults and end failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SOURCE = "orderPipeline"
+QUERIES = ("itemsSalesReport", "monthlySalesByItem", "getOrder")
+QUERY_STATES = {"itemsSalesReport": "ItemsSalesReport", "monthlySalesByItem": "MonthlySalesByItem",
+                "getOrder": "GetOrder"}
+
+# Transient errors worth retrying, per service. Client errors (a failed condition) are never retried.
+_DYNAMODB_TRANSIENT = ["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException",
+                       "DynamoDB.RequestLimitExceeded", "DynamoDB.InternalServerErrorException",
+                       "DynamoDB.TransactionConflictException", "DynamoDB.SdkClientException",
+                       "DynamoDB.AmazonDynamoDBException"]
+_LAMBDA_TRANSIENT = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                     "Lambda.TooManyRequestsException"]
+
+
+@dataclass(frozen=True)
+class WorkflowRefs:
+    """What the workflow calls. Values are strings or Pulumi Outputs."""
+    table_name: Any
+    event_bus_name: Any
+    validator_function_arn: Any
+    query_function_arns: dict[str, Any]  # query name -> function ARN
+    retry_interval_seconds: int = 1
+
+
+def _retry(errors: list[str], interval: int, attempts: int) -> dict:
+    return {"ErrorEquals": errors, "IntervalSeconds": interval, "MaxAttempts": attempts, "BackoffRate": 2.0,
+            "JitterStrategy": "FULL"}
+
+
+def _lambda_retry(interval: int) -> list[dict]:
+    # Function errors (a database resuming from auto-pause, a timeout) get two more tries after a pause.
+    return [_retry(_LAMBDA_TRANSIENT, interval, 3), _retry(["States.TaskFailed", "States.Timeout"], interval * 2, 2)]
+
+
+def _catch_all(next_state: str) -> list[dict]:
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": next_state}]
+
+
+def _present_string(path: str, value: str) -> dict:
+    """A Choice rule that cannot raise on a missing or non-string field."""
+    return {"And": [{"Variable": path, "IsPresent": True}, {"Variable": path, "IsString": True},
+                    {"Variable": path, "StringEquals": value}]}
+
+
+def _command_response(status: str, reason: str | None = None, message: str | dict | None = None) -> dict:
+    response: dict[str, Any] = {"orderid.$": "$.command.orderId", "commandMessageId.$": "$.id",
+                                "commandStatus": status}
+    if reason is not None:
+        response["reason"] = reason
+    if isinstance(message, str):
+        response["message"] = message
+    elif message:
+        response.update(message)
+    return response
+
+
+def _outcome(status: str, reason: str | None = None, message: str | dict | None = None) -> dict:
+    return {"Type": "Pass", "Parameters": _command_response(status, reason, message),
+            "ResultPath": "$.response", "Next": "PublishCommandResponse"}
+
+
+def _publish(refs: WorkflowRefs, detail_type: str, detail_path: str, next_state: str) -> dict:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::events:putEvents",
+        "Parameters": {"Entries": [{"EventBusName": refs.event_bus_name, "Source": SOURCE,
+                                    "DetailType": detail_type, "Detail.$": detail_path}]},
+        "ResultPath": None,
+        # Publishing has no client errors by design: every failure is transient or a fault.
+        "Retry": [_retry(["States.TaskFailed"], refs.retry_interval_seconds, 4)],
+        "Next": next_state,
+    }
+
+
+def _command_states(refs: WorkflowRefs) -> dict:
+    interval = refs.retry_interval_seconds
+    dynamodb_retry = [_retry(_DYNAMODB_TRANSIENT, interval, 4)]
+    key = {"orderId": {"S.$": "$.command.orderId"}}
+    load_order = {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+        "Parameters": {"TableName": refs.table_name, "Key": key, "ConsistentRead": True},
+        "ResultPath": "$.existing", "Retry": dynamodb_retry, "Catch": _catch_all("CommandFailed"),
+    }
+    return {
+        "ValidateCommand": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": refs.validator_function_arn,
+                           "Payload": {"detail.$": "$.detail", "id.$": "$.id", "time.$": "$.time"}},
+            "ResultSelector": {"payload.$": "$.Payload"},
+            "ResultPath": "$.validation",
+            "Retry": _lambda_retry(interval), "Catch": _catch_all("CommandFailed"),
+            "Next": "UseValidatedCommand",
+        },
+        "UseValidatedCommand": {"Type": "Pass", "InputPath": "$.validation.payload", "ResultPath": "$.command",
+                                "Next": "IsCommandValid"},
+        "IsCommandValid": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.command.valid", "BooleanEquals": True, "Next": "RouteCommand"}],
+            "Default": "RejectCommand",
+        },
+        "RouteCommand": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.command.command", "StringEquals": "createOrder", "Next": "CreateOrder"},
+                        {"Variable": "$.command.command", "StringEquals": "cancelOrder", "Next": "CancelOrder"}],
+            "Default": "RejectCommand",
+        },
+        "CreateOrder": {
+            "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {
+                "TableName": refs.table_name,
+                "Item": {"orderId": {"S.$": "$.command.orderId"}, "status": {"S": "orderCreated"},
+                         "orderDate": {"S.$": "$.command.orderDate"}, "items": {"L.$": "$.command.dynamoItems"},
+                         "version": {"N": "1"}, "createdBy": {"S.$": "$.id"}},
+                # Never overwrite an order (the sample's defect 1).
+                "ConditionExpression": "attribute_not_exists(orderId)",
+            },
+            "ResultPath": None, "Retry": dynamodb_retry,
+            "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.error",
+                       "Next": "LoadExistingOrder"}] + _catch_all("CommandFailed"),
+            "Next": "OrderCreated",
+        },
+        "LoadExistingOrder": {**load_order, "Next": "IsRedeliveredCreate"},
+        # EventBridge delivers at least once: the same event id means this command already created the order.
+        "IsRedeliveredCreate": {
+            "Type": "Choice",
+            "Choices": [{"And": [{"Variable": "$.existing.Item.createdBy.S", "IsPresent": True},
+                                 {"Variable": "$.existing.Item.createdBy.S", "StringEqualsPath": "$.id"}],
+                         "Next": "OrderCreated"}],
+            "Default": "RejectOrderExists",
+        },
+        "CancelOrder": {
+            "Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {
+                "TableName": refs.table_name, "Key": key,
+                "UpdateExpression": "SET #status = :cancelled, #version = #version + :one, "
+                                    "cancelledAt = :at, cancelledBy = :by",
+                "ConditionExpression": "#status = :created",
+                "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
+                "ExpressionAttributeValues": {":cancelled": {"S": "orderCancelled"}, ":created": {"S": "orderCreated"},
+                                              ":one": {"N": "1"}, ":at": {"S.$": "$.time"}, ":by": {"S.$": "$.id"}},
+            },
+            "ResultPath": None, "Retry": dynamodb_retry,
+            "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.error",
+                       "Next": "LoadOrderToCancel"}] + _catch_all("CommandFailed"),
+            "Next": "OrderCancelled",
+        },
+        "LoadOrderToCancel": {**load_order, "Next": "WhyCancelFailed"},
+        "WhyCancelFailed": {
+            "Type": "Choice",
+            "Choices": [
+                {"Not": {"Variable": "$.existing.Item", "IsPresent": True}, "Next": "RejectOrderNotFound"},
+                {"And": [{"Variable": "$.existing.Item.cancelledBy.S", "IsPresent": True},
+                         {"Variable": "$.existing.Item.cancelledBy.S", "StringEqualsPath": "$.id"}],
+                 "Next": "OrderCancelled"},
+            ],
+            "Default": "RejectOrderAlreadyCancelled",
+        },
+        "OrderCreated": _outcome("orderCreated"),
+        "OrderCancelled": _outcome("orderCancelled"),
+        "RejectCommand": _outcome("rejected", message={"reason.$": "$.command.reason",
+                                                       "message.$": "$.command.message"}),
+        "RejectOrderExists": _outcome("rejected", "orderAlreadyExists", {
+            "message.$": "States.Format('orderId {} already exists', $.command.orderId)"}),
+        "RejectOrderNotFound": _outcome("rejected", "orderNotFound", {
+            "message.$": "States.Format('orderId {} does not exist', $.command.orderId)"}),
+        "RejectOrderAlreadyCancelled": _outcome("rejected", "orderAlreadyCancelled", {
+            "message.$": "States.Format('orderId {} is already cancelled', $.command.orderId)"}),
+        "CommandFailed": _outcome("failed", "internalError",
+                                  "the command could not be processed because of a system fault; retry later"),
+        "PublishCommandResponse": _publish(refs, "orderCommandResponse", "$.response", "CommandOutcome"),
+        "CommandOutcome": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.response.commandStatus", "StringEquals": "failed", "Next": "SystemFault"}],
+            "Default": "Done",
+        },
+    }
+
+
+def _query_states(refs: WorkflowRefs) -> dict:
+    interval = refs.retry_interval_seconds
+    states: dict[str, dict] = {
+        "RouteQuery": {
+            "Type": "Choice",
+            "Choices": [_present_string("$.detail.query", q) | {"Next": QUERY_STATES[q]} for q in QUERIES]
+            + [{"Variable": "$.detail.query", "IsPresent": True, "Next": "UnsupportedQuery"}],
+            "Default": "MissingQuery",
+        },
+    }
+    for query, state in QUERY_STATES.items():
+        states[state] = {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            # The function gets the query exactly as sent, and validates it itself.
+            "Parameters": {"FunctionName": refs.query_function_arns[query], "Payload.$": "$.detail"},
+            "ResultSelector": {"payload.$": "$.Payload"},
+            "ResultPath": "$.queryOutput",
+            "Retry": _lambda_retry(interval), "Catch": _catch_all("QueryFailed"),
+            "Next": "PublishQueryResponse",
+        }
+    unsupported = "unsupported query: expected one of " + ", ".join(QUERIES)
+    states |= {
+        "UnsupportedQuery": {"Type": "Pass", "ResultPath": "$.queryOutput.payload", "Next": "PublishQueryResponse",
+                             "Parameters": {"query.$": "$.detail.query", "queryStatus": 400, "queryResult": None,
+                                            "error": unsupported}},
+        "MissingQuery": {"Type": "Pass", "ResultPath": "$.queryOutput.payload", "Next": "PublishQueryResponse",
+                         "Parameters": {"query": None, "queryStatus": 400, "queryResult": None,
+                                        "error": "missing field query: " + unsupported[len("unsupported query: "):]}},
+        "QueryFailed": {"Type": "Pass", "ResultPath": "$.queryOutput.payload", "Next": "PublishQueryResponse",
+                        "Parameters": {"query.$": "$.detail.query", "queryStatus": 500, "queryResult": None,
+                                       "error": "the query could not be answered because of a system fault; "
+                                                "retry later"}},
+        "PublishQueryResponse": _publish(
+            refs, "orderQueryResponse", "States.JsonMerge($.queryOutput.payload, $.queryMeta, false)",
+            "QueryOutcome"),
+        "QueryOutcome": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.queryOutput.payload.queryStatus", "NumericEquals": 500,
+                         "Next": "SystemFault"}],
+            "Default": "Done",
+        },
+    }
+    return states
+
+
+def build_definition(refs: WorkflowRefs) -> dict:
+    """The whole workflow. Input: the EventBridge event envelope, as the rule's target delivers it."""
+    states: dict[str, dict] = {
+        "RouteByDetailType": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.detail-type", "StringEquals": "orderCommand", "Next": "InitCommand"},
+                        {"Variable": "$.detail-type", "StringEquals": "orderQuery", "Next": "InitQuery"}],
+            # Unreachable through the rule's pattern; a direct StartExecution with anything else is a fault.
+            "Default": "UnsupportedEvent",
+        },
+        # `command` starts as {orderId: null} so a fault before validation still yields a well-formed response.
+        "InitCommand": {"Type": "Pass", "Result": {"orderId": None}, "ResultPath": "$.command",
+                        "Next": "ValidateCommand"},
+        "InitQuery": {"Type": "Pass", "Parameters": {"queryMessageId.$": "$.id"}, "ResultPath": "$.queryMeta",
+                      "Next": "RouteQuery"},
+        **_command_states(refs),
+        **_query_states(refs),
+        "UnsupportedEvent": {"Type": "Fail", "Error": "UnsupportedEvent",
+                             "Cause": "the workflow handles only orderCommand and orderQuery events"},
+        "SystemFault": {"Type": "Fail", "Error": "SystemFault",
+                        "Cause": "a system fault survived the retries; the failure response was published"},
+        "Done": {"Type": "Succeed"},
+    }
+    return {
+        "Comment": "cqrs-orders: routes orderCommand and orderQuery events (SEED-CONTRACT.md)",
+        "StartAt": "RouteByDetailType",
+        "TimeoutSeconds": 120,
+        "States": states,
+    }
