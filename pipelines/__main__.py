@@ -1,0 +1,123 @@
+"""`python -m pipelines`: deploy cqrs-orders from CI/CD through the Pulumi Automation API (see pipelines/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Optional
+
+from .driver import (
+    PROD,
+    REPO_ROOT,
+    CommandFailed,
+    Console,
+    Interrupted,
+    Pipeline,
+    PipelineError,
+    Refused,
+    review_stack_name,
+)
+from .summary import Report, render_json, render_text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout (engine output goes to stderr)"
+    )
+    common.add_argument(
+        "--work-dir", type=Path, default=REPO_ROOT, help="the Pulumi project (default: this repository)"
+    )
+    policy = argparse.ArgumentParser(add_help=False)
+    policy.add_argument("--policy-pack", type=Path, metavar="DIR", help="run this CrossGuard policy pack (e.g. policy)")
+    policy.add_argument("--policy-config", type=Path, metavar="FILE", help="its config (e.g. policy/config.dev.json)")
+    stack = argparse.ArgumentParser(add_help=False)
+    stack.add_argument("--stack", required=True, metavar="NAME", help="a stack with a Pulumi.NAME.yaml (dev, prod)")
+    confirm = argparse.ArgumentParser(add_help=False)
+    confirm.add_argument("--yes", action="store_true", help="confirm changes to a protected stack")
+
+    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("preview", parents=[stack, policy, common], help="preview a stack")
+    commands.add_parser("up", parents=[stack, policy, confirm, common], help="deploy a stack")
+    commands.add_parser("refresh", parents=[stack, common], help="refresh a stack's state from the cloud")
+    commands.add_parser("destroy", parents=[stack, confirm, common], help="destroy a stack's resources")
+
+    review = commands.add_parser("review", help="ephemeral review stacks built from the dev settings")
+    actions = review.add_subparsers(dest="action", required=True)
+    name = argparse.ArgumentParser(add_help=False)
+    name.add_argument("--name", required=True, help="lowercase letters, digits, hyphens; the stack is review-NAME")
+    actions.add_parser("up", parents=[name, policy, common], help="create or update review-NAME")
+    actions.add_parser("destroy", parents=[name, common], help="destroy review-NAME and remove the stack")
+
+    commands.add_parser(
+        "promote", parents=[confirm, common], help=f"deploy {PROD} if dev is healthy and the policy pack passes"
+    )
+    return parser
+
+
+def _label(args: argparse.Namespace) -> tuple[str, Optional[str]]:
+    if args.command == "review":
+        try:
+            return f"review {args.action}", review_stack_name(args.name)
+        except PipelineError:
+            return f"review {args.action}", None
+    if args.command == "promote":
+        return "promote", PROD
+    return args.command, args.stack
+
+
+def _dispatch(pipeline: Pipeline, args: argparse.Namespace) -> Report:
+    if args.command == "review":
+        if args.action == "up":
+            return pipeline.review_up(args.name, policy_pack=args.policy_pack, policy_config=args.policy_config)
+        return pipeline.review_destroy(args.name)
+    if args.command == "promote":
+        return pipeline.promote(yes=args.yes)
+    return pipeline.run(
+        args.command,
+        args.stack,
+        policy_pack=getattr(args, "policy_pack", None),
+        policy_config=getattr(args, "policy_config", None),
+        yes=getattr(args, "yes", False),
+    )
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    # With --json, stdout carries only the final document.
+    console = Console(progress=sys.stderr if args.json else sys.stdout, err=sys.stderr)
+    command, stack = _label(args)
+    try:
+        report = _dispatch(Pipeline(args.work_dir, console), args)
+    except PipelineError as exc:
+        report = Report(command, stack, status="error", message=str(exc))
+    except Refused as exc:
+        report = Report(command, stack, status="refused", message=str(exc), violations=exc.violations)
+    except CommandFailed as exc:
+        report = Report(
+            command,
+            stack,
+            status="failed",
+            message=str(exc),
+            violations=exc.violations,
+            cli_exit_code=exc.exit_code,
+            cli_stderr=exc.stderr,
+        )
+    except Interrupted as exc:
+        report = Report(command, stack, status="interrupted", message=str(exc))
+    except KeyboardInterrupt:
+        report = Report(command, stack, status="interrupted", message="interrupted before any update started")
+    if args.json:
+        render_json(report, sys.stdout)
+    else:
+        render_text(report, sys.stdout, sys.stderr)
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    # CI runners and container runtimes stop jobs with SIGTERM: handle it like Ctrl-C so the update is cancelled.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    sys.exit(main())
