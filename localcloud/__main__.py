@@ -1,0 +1,148 @@
+"""python -m localcloud run|demo|serve: the real stack, offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+from harness.program import UnknownStack
+from localcloud.cloud import LocalCloud
+from localcloud.events_file import EventsFileError, for_bus, load_entries
+
+DEMO_STEPS = sorted((Path(__file__).parent / "scenarios" / "demo").glob("*.json"))
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def run_steps(cloud: LocalCloud, steps: list[list[dict]]) -> list[list[tuple[dict, dict]]]:
+    """Send each step's entries, then wait until the system is quiet; returns (entry, PutEvents result) pairs."""
+    bus = cloud.outputs["EventBridgeARN"]
+    sent = []
+    for number, entries in enumerate(steps, 1):
+        started = time.monotonic()
+        results = cloud.put_events(for_bus(entries, bus))
+        for entry, result in zip(entries, results):
+            if "ErrorCode" in result:
+                print(f"step {number}: PutEvents rejected an entry ({result['ErrorCode']}: "
+                      f"{result['ErrorMessage']})", file=sys.stderr)
+        cloud.settle()
+        print(f"step {number}: {len(entries)} events sent, settled in {time.monotonic() - started:.1f}s",
+              file=sys.stderr)
+        sent.append(list(zip(entries, results)))
+    return sent
+
+
+def command_run(args) -> int:
+    try:
+        steps = [load_entries(Path(path)) for path in args.events]
+        with LocalCloud(args.stack) as cloud:
+            cloud.deploy()
+            run_steps(cloud, steps)
+            for event in cloud.published():
+                print(json.dumps(event, ensure_ascii=False))
+            _summary(cloud)
+    except (EventsFileError, UnknownStack, FileNotFoundError) as error:
+        return _fail(str(error).strip("'\""))
+    return 0
+
+
+def command_demo(args) -> int:
+    from localcloud.demo import show
+    try:
+        with LocalCloud(args.stack) as cloud:
+            cloud.deploy()
+            sent = run_steps(cloud, [load_entries(path) for path in DEMO_STEPS])
+            show(cloud, [(path.stem, pairs) for path, pairs in zip(DEMO_STEPS, sent)])
+            _summary(cloud)
+    except (UnknownStack, FileNotFoundError) as error:
+        return _fail(str(error).strip("'\""))
+    return 0
+
+
+def command_serve(args) -> int:
+    try:
+        cloud = LocalCloud(args.stack, port=args.port).start()
+    except (UnknownStack, FileNotFoundError) as error:
+        return _fail(str(error).strip("'\""))
+    stop = threading.Event()
+    try:
+        cloud.deploy()
+        print(json.dumps(cloud.outputs, indent=2))
+        print(_serve_example(cloud))
+        threading.Thread(target=_deliver_streams, args=(cloud, stop), daemon=True).start()
+        shown = 0
+        while True:  # print what the system publishes, as it publishes it
+            published = cloud.published()
+            for event in published[shown:]:
+                print(json.dumps(event, ensure_ascii=False), flush=True)
+            shown = len(published)
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        print("stopping: removing the emulator, the database and their temporary data", file=sys.stderr)
+        return 0
+    finally:
+        stop.set()
+        cloud.stop()
+
+
+def _deliver_streams(cloud: LocalCloud, stop: threading.Event) -> None:
+    while not stop.is_set():
+        cloud.poller.poll()
+        time.sleep(0.2)
+
+
+def _serve_example(cloud: LocalCloud) -> str:
+    bus = cloud.outputs["EventBusName"]
+    detail = json.dumps(json.dumps({"command": "createOrder", "orderId": "7001",
+                                    "items": [{"itemid": "z3333", "quantity": 2}]}))
+    return f"""
+ready on {cloud.endpoint} (credentials: any; region us-east-1). Try:
+
+  export AWS_ACCESS_KEY_ID=localcloud AWS_SECRET_ACCESS_KEY=localcloud AWS_DEFAULT_REGION=us-east-1
+  aws --endpoint-url {cloud.endpoint} events put-events --entries \\
+    '[{{"EventBusName": "{bus}", "Source": "orderPipeline", "DetailType": "orderCommand", "Detail": {detail}}}]'
+  aws --endpoint-url {cloud.endpoint} dynamodb scan --table-name {cloud.outputs["OrdersTableName"]}
+
+Published events appear below, one JSON object per line. Ctrl-C stops everything.
+"""
+
+
+def _summary(cloud: LocalCloud) -> None:
+    statuses = cloud.execution_statuses()
+    delivery = cloud.poller.delivery
+    print(f"summary: {len(cloud.inbound_ids)} events sent, {len(cloud.published())} published, "
+          f"{len(statuses)} executions ({statuses.count('SUCCEEDED')} succeeded, {statuses.count('FAILED')} failed), "
+          f"{delivery.records_delivered} stream records projected, {delivery.records_to_on_failure} sent to the "
+          f"on-failure queue, {len(cloud.bridge.dead_letters)} events dead-lettered", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="deploy a fresh emulated stack, send events files in order, print "
+                                          "every event the system published (JSON lines on stdout)")
+    run.add_argument("--stack", default="dev")
+    run.add_argument("--events", nargs="+", required=True, metavar="FILE",
+                     help="PutEvents entry files; each file is a step, sent once the previous one settled")
+    run.set_defaults(handler=command_run)
+    demo = commands.add_parser("demo", help="the sample's events plus a cancel, a getOrder, a duplicate and an "
+                                            "invalid command, as a readable table")
+    demo.add_argument("--stack", default="dev")
+    demo.set_defaults(handler=command_demo)
+    serve = commands.add_parser("serve", help="keep the emulator listening on 127.0.0.1 until Ctrl-C")
+    serve.add_argument("--stack", default="dev")
+    serve.add_argument("--port", type=int, default=4566)
+    serve.set_defaults(handler=command_serve)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

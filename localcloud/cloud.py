@@ -1,0 +1,239 @@
+"""The offline cloud: a private MariaDB (Aurora's stand-in, TLS required), a moto server on 127.0.0.1 with Step
+Functions execution on, the real program deployed into it, Lambda functions run from their real archives, and
+stream and EventBridge delivery with AWS semantics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import boto3
+from botocore.config import Config
+
+from components.database import PROJECTOR_DB_USER, READER_DB_USER
+from harness.program import ProgramRun, run_program, stack_config
+from localcloud.eventbridge import EventBridge
+from localcloud.lambda_runtime import LambdaRuntime
+from localcloud.mariadb import MariaDB
+from localcloud.mocks import LocalCloudMocks, LocalDatabase, Provisioned
+from localcloud.streams import Mapping, StreamPoller
+from localcloud.tls import self_signed_certificate
+
+REGION = "us-east-1"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud", "AWS_SECRET_ACCESS_KEY": "localcloud"}
+SERVICES = ("dynamodb", "dynamodbstreams", "events", "iam", "lambda", "logs", "secretsmanager", "sns", "sqs",
+            "stepfunctions")
+MASTER_USER = "cqrs_admin"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _reset_emulated_state() -> None:
+    """Forget every emulated resource (as mock_aws does on exit), so a later cloud in this process starts empty."""
+    from moto.core.base_backend import BackendDict
+    BackendDict.reset()
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class LocalCloud:
+    def __init__(self, stack: str, port: int | None = None, progress: Callable[[str], None] = _log):
+        stack_config(stack)  # fails early, with the known stacks, on an unknown stack
+        self.stack = stack
+        self.port = port or _free_port()
+        self.progress = progress
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.root = Path(tempfile.mkdtemp(prefix="localcloud-"))
+        self.database: MariaDB | None = None
+        self.server = None
+        self.program: ProgramRun | None = None
+        self.executions: list[str] = []
+        self.inbound_ids: set[str] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    def start(self) -> LocalCloud:
+        try:
+            self._start_database()
+            self._start_emulator()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_database(self) -> None:
+        started = time.monotonic()
+        cert, key = self_signed_certificate(self.root)
+        self.database = MariaDB(tls_cert=str(cert), tls_key=str(key)).start()
+        self.database.execute("SET GLOBAL require_secure_transport = ON")  # as the cluster parameter group does
+        self.db_passwords = {user: secrets.token_urlsafe(18) for user in (MASTER_USER, PROJECTOR_DB_USER,
+                                                                         READER_DB_USER)}
+        self.database.create_user(MASTER_USER, self.db_passwords[MASTER_USER], superuser=True)
+        # The functions' users: IAM-authenticated on Aurora, password users here (see localcloud/worker.py).
+        for user in (PROJECTOR_DB_USER, READER_DB_USER):
+            self.database.create_user(user, self.db_passwords[user])
+        self.progress(f"MariaDB on 127.0.0.1:{self.database.port} (TLS required) in {time.monotonic() - started:.1f}s")
+
+    def _start_emulator(self) -> None:
+        from moto.core.config import default_user_config
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+        os.environ.update({"MOTO_PORT": str(self.port), "AWS_DEFAULT_REGION": REGION,
+                           "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", **CREDENTIALS})
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the terminal
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+        self.clients = {name: boto3.client(name, endpoint_url=self.endpoint, region_name=REGION,
+                                           config=Config(retries={"max_attempts": 2}), **{
+                                               "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                               "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]})
+                        for name in SERVICES}
+        self.runtime = LambdaRuntime(self.root, self._function_env(), self.db_passwords)
+        self.bridge = EventBridge(self._start_execution, self._send_to_queue)
+        self.restore = [self.runtime.install(), self.bridge.install()]
+        self.poller = StreamPoller(self.clients["dynamodbstreams"], self._invoke, self._send_to_queue)
+        self.progress(f"AWS emulator (moto) on {self.endpoint}")
+
+    def _function_env(self) -> dict[str, str]:
+        return {**CREDENTIALS, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(self.root), "LANG": "C.UTF-8", "TZ": "UTC"}
+
+    def stop(self) -> None:
+        if getattr(self, "runtime", None):
+            self.runtime.stop()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+            for restore in self.restore:
+                restore()
+            _reset_emulated_state()
+        if self.database is not None:
+            self.database.stop()
+            self.database = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # -- deploy ---------------------------------------------------------------------------------------------
+
+    def deploy(self) -> ProgramRun:
+        started = time.monotonic()
+        count = 0
+
+        def provisioned(record: Provisioned) -> None:
+            nonlocal count
+            count += 1
+            state = "inert" if record.inert else f"{record.seconds:.2f}s"
+            self.progress(f"  [{count:3d}] {time.monotonic() - started:5.1f}s {record.type} {record.name} ({state})")
+
+        database = LocalDatabase("127.0.0.1", self.database.port, MASTER_USER, self.db_passwords[MASTER_USER],
+                                 self.database.create_database)
+        self.mocks = LocalCloudMocks(self.clients, database,
+                                     lambda mapping_uuid, inputs: self.poller.add(Mapping.from_inputs(mapping_uuid, inputs)),
+                                     provisioned)
+        self.progress(f"deploying stack {self.stack} (the real __main__.py)")
+        self.program = run_program(self.stack, mocks=self.mocks)
+        inert = sum(1 for p in self.mocks.provisioned if p.inert)
+        self.progress(f"deployed {len(self.mocks.provisioned)} resources ({inert} inert offline) "
+                      f"in {time.monotonic() - started:.1f}s; schema migrated by the deploy-time invocation")
+        return self.program
+
+    @property
+    def outputs(self) -> dict:
+        return self.program.outputs
+
+    # -- traffic --------------------------------------------------------------------------------------------
+
+    def put_events(self, entries: list[dict]) -> list[dict]:
+        """PutEvents, one entry at a time so the order is kept; returns each entry's result."""
+        results = []
+        for entry in entries:
+            result = self.clients["events"].put_events(Entries=[entry])["Entries"][0]
+            if "EventId" in result:
+                self.inbound_ids.add(result["EventId"])
+            results.append(result)
+        return results
+
+    def settle(self, timeout: float = 300) -> None:
+        """Wait until the system is quiet: executions finished, streams drained, nothing more to deliver."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            running = [arn for arn in self.executions if self.clients["stepfunctions"].describe_execution(
+                executionArn=arn)["status"] == "RUNNING"]
+            if running:
+                time.sleep(0.02)
+                continue
+            if self.poller.poll() == 0 and not any(
+                    self.clients["stepfunctions"].describe_execution(executionArn=arn)["status"] == "RUNNING"
+                    for arn in self.executions):
+                return
+        raise TimeoutError(f"the system did not settle within {timeout:.0f}s")
+
+    def published(self) -> list[dict]:
+        """Every event the system itself published on the bus, in publication order."""
+        return [{k: v for k, v in event.items() if k != "event-bus-name"}
+                for event in self.bridge.journal if event["id"] not in self.inbound_ids]
+
+    def execution_statuses(self) -> list[str]:
+        return [self.clients["stepfunctions"].describe_execution(executionArn=arn)["status"]
+                for arn in self.executions]
+
+    def queue_messages(self, url: str) -> list[dict]:
+        attributes = self.clients["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        count = int(attributes["ApproximateNumberOfMessages"])
+        messages = []
+        while len(messages) < count:
+            batch = self.clients["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                                        MessageAttributeNames=["All"]).get("Messages", [])
+            if not batch:
+                break
+            messages += batch
+        return messages
+
+    def read_model(self, sql: str, args: tuple = ()) -> list[tuple]:
+        connection = self.database.root_connection("orders")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, args)
+                return list(cursor.fetchall())
+        finally:
+            connection.close()
+
+    # -- callbacks from the emulated services ----------------------------------------------------------------
+
+    def _start_execution(self, machine_arn: str, name: str, envelope: dict) -> None:
+        execution = self.clients["stepfunctions"].start_execution(stateMachineArn=machine_arn, name=name,
+                                                                  input=json.dumps(envelope))
+        self.executions.append(execution["executionArn"])
+
+    def _send_to_queue(self, queue_arn: str, body: str, attributes: dict) -> None:
+        name = queue_arn.rsplit(":", 1)[1]
+        url = self.clients["sqs"].get_queue_url(QueueName=name)["QueueUrl"]
+        self.clients["sqs"].send_message(QueueUrl=url, MessageBody=body, MessageAttributes={
+            key: {"DataType": "String", "StringValue": value} for key, value in attributes.items()})
+
+    def _invoke(self, function_arn: str, event: dict) -> tuple[dict | None, bool]:
+        response = self.clients["lambda"].invoke(FunctionName=function_arn, Payload=json.dumps(event).encode())
+        payload = response["Payload"].read()
+        return (json.loads(payload) if payload else None), bool(response.get("FunctionError"))

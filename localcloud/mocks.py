@@ -1,0 +1,236 @@
+"""Pulumi mocks that provision each resource the real program registers into the emulator, and answer with the
+emulator's real outputs (ARNs, the stream ARN, queue URLs). The Aurora cluster maps to the local MariaDB.
+
+Resource types that need no emulation offline are accepted and listed as inert; an unknown type is an error
+naming it, so the topology can never silently diverge from the program.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pulumi
+
+from harness.fake_cloud import computed_outputs, physical_name
+
+INERT = {
+    "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/securityGroup:SecurityGroup",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "aws:rds/subnetGroup:SubnetGroup",
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup", "aws:rds/clusterInstance:ClusterInstance",
+    "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:sns/topicSubscription:TopicSubscription",
+}
+
+
+class UnsupportedResource(RuntimeError):
+    pass
+
+
+class DeployFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class Provisioned:
+    type: str
+    name: str
+    inert: bool
+    seconds: float
+
+
+@dataclass
+class LocalDatabase:
+    host: str
+    port: int
+    master_user: str
+    master_password: str
+    create_database: Callable[[str], None]
+
+
+def _archive_bytes(archive: Any) -> bytes:
+    return Path(archive.path).read_bytes()
+
+
+class LocalCloudMocks(pulumi.runtime.Mocks):
+    def __init__(self, clients: dict, database: LocalDatabase, add_stream_mapping: Callable[[str, dict], None],
+                 on_provisioned: Callable[[Provisioned], None]):
+        self.c = clients
+        self.database = database
+        self.add_stream_mapping = add_stream_mapping
+        self.on_provisioned = on_provisioned
+        self.provisioned: list[Provisioned] = []
+        self._lock = threading.Lock()
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": ["us-east-1a", "us-east-1b"], "zoneIds": ["use1-az1", "use1-az2"], "id": "us-east-1"}
+        raise UnsupportedResource(f"localcloud cannot answer the invoke {args.token}")
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if not args.custom:
+            return "", {}
+        started = time.monotonic()
+        inert = args.typ in INERT
+        if inert:
+            resource_id, state = computed_outputs(args.typ, args.name, args.inputs)
+        else:
+            provision = _PROVISIONERS.get(args.typ)
+            if provision is None:
+                raise UnsupportedResource(f"localcloud cannot emulate resource type {args.typ} ({args.name}): "
+                                          "add it to localcloud/mocks.py, as provisioned or inert")
+            resource_id, state = provision(self, args.name, args.inputs)
+        record = Provisioned(args.typ, args.name, inert, time.monotonic() - started)
+        with self._lock:
+            self.provisioned.append(record)
+        self.on_provisioned(record)
+        return resource_id, {**args.inputs, **state}
+
+    # -- provisioners, one per emulated type ------------------------------------------------------------
+
+    def layer(self, name: str, inputs: dict):
+        layer = self.c["lambda"].publish_layer_version(
+            LayerName=inputs["layerName"], Content={"ZipFile": _archive_bytes(inputs["code"])},
+            CompatibleRuntimes=inputs.get("compatibleRuntimes", []))
+        return layer["LayerVersionArn"], {"arn": layer["LayerVersionArn"], "layerArn": layer["LayerArn"],
+                                          "version": str(layer["Version"])}
+
+    def table(self, name: str, inputs: dict):
+        physical = physical_name(name, inputs)
+        table = self.c["dynamodb"].create_table(
+            TableName=physical, BillingMode=inputs.get("billingMode", "PROVISIONED"),
+            KeySchema=[{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": a["name"], "AttributeType": a["type"]}
+                                  for a in inputs["attributes"]],
+            StreamSpecification={"StreamEnabled": bool(inputs.get("streamEnabled")),
+                                 "StreamViewType": inputs.get("streamViewType", "NEW_AND_OLD_IMAGES")},
+            SSESpecification={"Enabled": True})["TableDescription"]
+        return physical, {"name": physical, "arn": table["TableArn"], "streamArn": table.get("LatestStreamArn", "")}
+
+    def event_bus(self, name: str, inputs: dict):
+        physical = physical_name(name, inputs)
+        bus = self.c["events"].create_event_bus(Name=physical)
+        return physical, {"name": physical, "arn": bus["EventBusArn"]}
+
+    def log_group(self, name: str, inputs: dict):
+        physical = physical_name(name, inputs)
+        self.c["logs"].create_log_group(logGroupName=physical)
+        if inputs.get("retentionInDays"):
+            self.c["logs"].put_retention_policy(logGroupName=physical, retentionInDays=int(inputs["retentionInDays"]))
+        group = self.c["logs"].describe_log_groups(logGroupNamePrefix=physical)["logGroups"][0]
+        return physical, {"name": physical, "arn": group["arn"].removesuffix(":*")}
+
+    def role(self, name: str, inputs: dict):
+        physical = physical_name(name, inputs)
+        role = self.c["iam"].create_role(RoleName=physical, AssumeRolePolicyDocument=inputs["assumeRolePolicy"])
+        return physical, {"name": physical, "arn": role["Role"]["Arn"], "uniqueId": role["Role"]["RoleId"]}
+
+    def role_policy(self, name: str, inputs: dict):
+        physical = physical_name(name, inputs)
+        self.c["iam"].put_role_policy(RoleName=inputs["role"], PolicyName=physical, PolicyDocument=inputs["policy"])
+        return f"{inputs['role']}:{physical}", {"name": physical}
+
+    def queue(self, name: str, inputs: dict):
+        physical = physical_name(name, inputs)
+        attributes = {"SqsManagedSseEnabled": str(bool(inputs.get("sqsManagedSseEnabled"))).lower()}
+        if inputs.get("messageRetentionSeconds"):
+            attributes["MessageRetentionPeriod"] = str(int(inputs["messageRetentionSeconds"]))
+        url = self.c["sqs"].create_queue(QueueName=physical, Attributes=attributes)["QueueUrl"]
+        arn = self.c["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return url, {"name": physical, "url": url, "arn": arn}
+
+    def queue_policy(self, name: str, inputs: dict):
+        self.c["sqs"].set_queue_attributes(QueueUrl=inputs["queueUrl"], Attributes={"Policy": inputs["policy"]})
+        return inputs["queueUrl"], {}
+
+    def function(self, name: str, inputs: dict):
+        physical = physical_name(name, inputs)
+        function = self.c["lambda"].create_function(
+            FunctionName=physical, Runtime=inputs["runtime"], Role=inputs["role"], Handler=inputs["handler"],
+            Code={"ZipFile": _archive_bytes(inputs["code"])}, Description=inputs.get("description", ""),
+            Timeout=int(inputs.get("timeout", 3)), MemorySize=int(inputs.get("memorySize", 128)),
+            Environment={"Variables": inputs.get("environment", {}).get("variables", {})},
+            Layers=inputs.get("layers", []), Architectures=inputs.get("architectures", ["x86_64"]),
+            TracingConfig={"Mode": inputs.get("tracingConfig", {}).get("mode", "PassThrough")})
+        arn = function["FunctionArn"]
+        return physical, {"name": physical, "arn": arn, "qualifiedArn": f"{arn}:$LATEST",
+                          "invokeArn": f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"}
+
+    def event_source_mapping(self, name: str, inputs: dict):
+        mapping_uuid = str(uuid.uuid4())
+        self.add_stream_mapping(mapping_uuid, inputs)
+        return mapping_uuid, {"uuid": mapping_uuid, "state": "Enabled"}
+
+    def invocation(self, name: str, inputs: dict):
+        response = self.c["lambda"].invoke(FunctionName=inputs["functionName"], Payload=inputs["input"].encode())
+        payload = response["Payload"].read().decode()
+        if response.get("FunctionError"):
+            raise DeployFailed(f"{name}: invoking {inputs['functionName']} failed: {payload}")
+        return f"{inputs['functionName']}_{uuid.uuid4().hex[:8]}", {"result": payload}
+
+    def state_machine(self, name: str, inputs: dict):
+        physical = physical_name(name, inputs)
+        machine = self.c["stepfunctions"].create_state_machine(
+            name=physical, definition=inputs["definition"], roleArn=inputs["roleArn"],
+            type=inputs.get("type", "STANDARD"))
+        return machine["stateMachineArn"], {"name": physical, "arn": machine["stateMachineArn"]}
+
+    def event_rule(self, name: str, inputs: dict):
+        physical = physical_name(name, inputs)
+        rule = self.c["events"].put_rule(Name=physical, EventBusName=inputs["eventBusName"],
+                                         EventPattern=inputs["eventPattern"], State=inputs.get("state", "ENABLED"),
+                                         Description=inputs.get("description", ""))
+        return f"{inputs['eventBusName']}/{physical}", {"name": physical, "arn": rule["RuleArn"]}
+
+    def event_target(self, name: str, inputs: dict):
+        target = {"Id": physical_name(name, inputs), "Arn": inputs["arn"]}
+        if inputs.get("roleArn"):
+            target["RoleArn"] = inputs["roleArn"]
+        if inputs.get("retryPolicy"):
+            target["RetryPolicy"] = {"MaximumRetryAttempts": int(inputs["retryPolicy"]["maximumRetryAttempts"]),
+                                     "MaximumEventAgeInSeconds": int(inputs["retryPolicy"]["maximumEventAgeInSeconds"])}
+        if inputs.get("deadLetterConfig"):
+            target["DeadLetterConfig"] = {"Arn": inputs["deadLetterConfig"]["arn"]}
+        self.c["events"].put_targets(Rule=inputs["rule"], EventBusName=inputs["eventBusName"], Targets=[target])
+        return f"{inputs['eventBusName']}-{inputs['rule']}-{target['Id']}", {"targetId": target["Id"]}
+
+    def topic(self, name: str, inputs: dict):
+        physical = physical_name(name, inputs)
+        arn = self.c["sns"].create_topic(Name=physical)["TopicArn"]
+        return arn, {"name": physical, "arn": arn}
+
+    def cluster(self, name: str, inputs: dict):
+        """Aurora maps to the local MariaDB: its endpoints, port and managed master secret point there."""
+        resource_id, state = computed_outputs("aws:rds/cluster:Cluster", name, inputs)
+        self.database.create_database(inputs["databaseName"])
+        secret = self.c["secretsmanager"].create_secret(
+            Name=f"rds!{resource_id}", SecretString=json.dumps({"username": self.database.master_user,
+                                                                "password": self.database.master_password}))
+        return resource_id, {**state, "endpoint": self.database.host, "readerEndpoint": self.database.host,
+                             "port": self.database.port, "masterUserSecrets": [{"secretArn": secret["ARN"],
+                                                                                "secretStatus": "active"}]}
+
+
+_PROVISIONERS = {
+    "aws:lambda/layerVersion:LayerVersion": LocalCloudMocks.layer,
+    "aws:dynamodb/table:Table": LocalCloudMocks.table,
+    "aws:cloudwatch/eventBus:EventBus": LocalCloudMocks.event_bus,
+    "aws:cloudwatch/logGroup:LogGroup": LocalCloudMocks.log_group,
+    "aws:iam/role:Role": LocalCloudMocks.role,
+    "aws:iam/rolePolicy:RolePolicy": LocalCloudMocks.role_policy,
+    "aws:sqs/queue:Queue": LocalCloudMocks.queue,
+    "aws:sqs/queuePolicy:QueuePolicy": LocalCloudMocks.queue_policy,
+    "aws:lambda/function:Function": LocalCloudMocks.function,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": LocalCloudMocks.event_source_mapping,
+    "aws:lambda/invocation:Invocation": LocalCloudMocks.invocation,
+    "aws:sfn/stateMachine:StateMachine": LocalCloudMocks.state_machine,
+    "aws:cloudwatch/eventRule:EventRule": LocalCloudMocks.event_rule,
+    "aws:cloudwatch/eventTarget:EventTarget": LocalCloudMocks.event_target,
+    "aws:sns/topic:Topic": LocalCloudMocks.topic,
+    "aws:rds/cluster:Cluster": LocalCloudMocks.cluster,
+}

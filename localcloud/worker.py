@@ -1,0 +1,80 @@
+"""One Lambda execution environment: a process that imports a function's real handler once (a warm container)
+and answers invocations, one JSON line in, one JSON line out, on its original stdout.
+
+Started by `localcloud.lambda_runtime` with the function's environment, its unpacked code and layers on
+PYTHONPATH. The function's own output (JSON logs, EMF metrics) goes to stderr, which the runtime keeps in a log
+file per function, as CloudWatch Logs would.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+import uuid
+
+
+class LambdaContext:
+    def __init__(self, deadline: float):
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        self.invoked_function_arn = os.environ["LOCALCLOUD_FUNCTION_ARN"]
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = "localcloud"
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _emulate_iam_database_auth() -> None:
+    """Aurora checks IAM tokens with its AWS authentication plugin; the local MariaDB has password users instead.
+    The SDK's token signer returns that password, so the function's code path is unchanged."""
+    passwords = json.loads(os.environ.pop("LOCALCLOUD_DB_PASSWORDS", "{}"))
+    if not passwords:
+        return
+    import botocore.signers
+
+    def generate_db_auth_token(self, DBHostname, Port, DBUsername, Region=None):
+        if DBUsername not in passwords:
+            raise ValueError(f"localcloud: no IAM-authenticated database user {DBUsername!r}")
+        return passwords[DBUsername]
+
+    botocore.signers.generate_db_auth_token = generate_db_auth_token
+
+
+def _error(error: BaseException, error_type: str | None = None) -> dict:
+    return {"errorType": error_type or type(error).__name__, "errorMessage": str(error),
+            "stackTrace": traceback.format_exception(error)}
+
+
+def main() -> None:
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything the function prints lands in its log, not in the protocol
+    _emulate_iam_database_auth()
+    module_name, function_name = os.environ["_HANDLER"].rsplit(".", 1)
+    try:
+        handler, init_error = getattr(importlib.import_module(module_name), function_name), None
+    except Exception as error:  # reported on every invocation, as Lambda does
+        handler, init_error = None, _error(error, "Runtime.ImportModuleError")
+    for line in sys.stdin:
+        request = json.loads(line)
+        if init_error:
+            reply = {"error": init_error}
+        else:
+            try:
+                context = LambdaContext(time.monotonic() + request["timeout"])
+                reply = {"payload": handler(request["event"], context)}
+            except Exception as error:
+                reply = {"error": _error(error)}
+        sys.stdout.flush()
+        replies.write(json.dumps(reply, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()

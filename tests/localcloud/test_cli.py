@@ -1,0 +1,84 @@
+"""`python -m localcloud run`: the contract's worked example, and one clear line for each bad invocation."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.program import ROOT
+from localcloud.__main__ import main
+
+DEMO = ROOT / "localcloud" / "scenarios" / "demo"
+
+
+def localcloud(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "localcloud", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.xdist_group("localcloud")
+def test_the_worked_example_gives_exactly_the_contracts_responses(tmp_path: Path):
+    first, second = json.loads((DEMO / "1-create-orders.json").read_text())
+    (tmp_path / "6101.json").write_text(json.dumps([first]))
+    (tmp_path / "6102.json").write_text(json.dumps([second]))
+    result = localcloud("run", "--stack", "dev", "--events", str(tmp_path / "6101.json"),
+                        str(tmp_path / "6102.json"), str(DEMO / "2-sample-queries.json"))
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["detail-type"] for e in events] == ["orderCommandResponse"] * 2 + ["orderQueryResponse"] * 2
+    assert all({"id", "time", "source", "detail-type", "detail"} <= set(e) for e in events)
+    assert [e["detail"]["commandStatus"] for e in events[:2]] == ["orderCreated", "orderCreated"]
+    assert [e["detail"]["orderid"] for e in events[:2]] == ["6101", "6102"]
+    assert events[2]["detail"]["queryResult"] == [
+        {"itemid": "z3333", "totalordered": 12, "lastorderdate": "2022-10-13"},
+        {"itemid": "z4444", "totalordered": 6, "lastorderdate": "2022-10-13"}]
+    assert events[3]["detail"]["queryResult"] == [{"monthyear": "October 2022", "monthlyordered": 6}]
+    assert events[3]["detail"]["queryItemId"] == "z4444"
+    assert "summary: 4 events sent, 4 published" in result.stderr
+
+
+def test_a_missing_events_file_is_one_clear_line():
+    result = localcloud("run", "--events", "no-such-file.json")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == "error: events file no-such-file.json does not exist"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "is not valid JSON"),
+    ("{}", "must hold a non-empty JSON array of PutEvents entries"),
+    ('[{"Detail": "{}", "Colour": "red"}]', "entry 0 has unknown fields ['Colour']"),
+    ('[{"Time": "yesterday"}]', "entry 0 has an invalid Time 'yesterday'"),
+])
+def test_an_invalid_events_file_is_one_clear_line(tmp_path: Path, capsys, content, message):
+    path = tmp_path / "events.json"
+    path.write_text(content)
+    assert main(["run", "--events", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: events file {path}") and message in error and error.count("\n") == 1
+
+
+def test_invalid_events_file_message(tmp_path: Path, capsys):
+    path = tmp_path / "events.json"
+    path.write_text("[]")
+    assert main(["run", "--events", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == \
+        f"error: events file {path} must hold a non-empty JSON array of PutEvents entries"
+
+
+def test_an_unknown_stack_is_one_clear_line():
+    result = localcloud("run", "--stack", "qa", "--events", str(DEMO / "1-create-orders.json"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: unknown stack 'qa': expected one of dev, prod (no Pulumi.qa.yaml)"
+
+
+def test_a_missing_database_binary_says_how_to_install_it(monkeypatch, capsys):
+    import localcloud.mariadb as mariadb
+    monkeypatch.setattr(mariadb, "_SEARCH_DIRS", ())
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert main(["run", "--events", str(DEMO / "1-create-orders.json")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: MariaDB server not found: install it with `sudo apt-get install mariadb-server`")
+    assert len(error.splitlines()) == 1
