@@ -19,7 +19,8 @@ _REJECTED = (pymysql.MySQLError, InconsistentReadModel)
 
 @dataclass(frozen=True)
 class RecordOutcome:
-    status: str  # APPLIED, STALE (the read model already had this version or a newer one) or FAILED
+    # APPLIED; STALE: the read model or a later record of the same batch has this version or a newer one; FAILED
+    status: str
     order_id: str | None = None
     error: Exception | None = None
 

@@ -44,7 +44,7 @@ def is_transient(error: BaseException) -> bool:
         return True
     if isinstance(error, pymysql.err.OperationalError):
         code = error.args[0] if error.args and isinstance(error.args[0], int) else 0
-        return code >= 2000 or code in _TRANSIENT_SERVER_ERRORS  # 2000+: client side, e.g. connection lost
+        return 2000 <= code < 3000 or code in _TRANSIENT_SERVER_ERRORS  # 2xxx: client side, e.g. connection lost
     return False
 
 
@@ -124,6 +124,7 @@ def open_connection(
         charset="utf8mb4",
         autocommit=False,
         ssl=tls_context(settings),
+        ssl_disabled=settings.tls == "disabled",  # else PyMySQL would try TLS unverified
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=read_timeout,
         write_timeout=read_timeout,

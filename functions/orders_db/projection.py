@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from pymysql.cursors import Cursor
 
-from orders_db.stream_records import CREATED, OrderChange
+from orders_db.stream_records import CREATED, REMOVED, OrderChange
 
 # Rows per IN (...) list; multi-row INSERTs are split by pymysql's executemany by statement size instead.
 CHUNK = 500
@@ -54,7 +54,7 @@ def _lock_orders(cursor: Cursor, order_ids: list[str]) -> dict[str, tuple[int, b
             [order_id.encode() for order_id in chunk],
         )
         for order_id, version, status in cursor.fetchall():
-            stored[order_id.decode()] = (version, status == "removed")
+            stored[order_id.decode()] = (version, status == REMOVED)
     return stored
 
 
