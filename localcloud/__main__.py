@@ -49,7 +49,7 @@ def command_run(args) -> int:
                 print(json.dumps(event, ensure_ascii=False))
             _summary(cloud)
     except (EventsFileError, UnknownStack, FileNotFoundError) as error:
-        return _fail(str(error).strip("'\""))
+        return _fail(str(error))
     return 0
 
 
@@ -62,7 +62,7 @@ def command_demo(args) -> int:
             show(cloud, [(path.stem, pairs) for path, pairs in zip(DEMO_STEPS, sent)])
             _summary(cloud)
     except (UnknownStack, FileNotFoundError) as error:
-        return _fail(str(error).strip("'\""))
+        return _fail(str(error))
     return 0
 
 
@@ -70,7 +70,7 @@ def command_serve(args) -> int:
     try:
         cloud = LocalCloud(args.stack, port=args.port).start()
     except (UnknownStack, FileNotFoundError) as error:
-        return _fail(str(error).strip("'\""))
+        return _fail(str(error))
     stop = threading.Event()
     try:
         cloud.deploy()

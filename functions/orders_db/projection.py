@@ -102,7 +102,7 @@ class _TotalsDelta:
     def __init__(self) -> None:
         self.per_item: dict[str, int] = defaultdict(int)
         self.per_month: dict[tuple[str, date], int] = defaultdict(int)
-        self.latest_date: dict[str, datetime] = {}
+        self.latest_date: dict[str, datetime] = {}  # of the changed lines: a new total row's first value
 
     def add(self, item_id: str, order_date: datetime, quantity: int) -> None:
         self.per_item[item_id] += quantity
@@ -124,10 +124,12 @@ def _update_item_totals(cursor: Cursor, totals: _TotalsDelta) -> None:
             " ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered)",
             increases,
         )
-    decreases = [((item_id.encode(),), totals.per_item[item_id]) for item_id in touched if totals.per_item[item_id] < 0]
+    decreases = [((item_id.encode(),), delta) for item_id in touched if (delta := totals.per_item[item_id]) < 0]
     _decrease(cursor, "item_totals", ("item_id",), decreases)
     for chunk in _chunks([item_id.encode() for item_id in touched]):
-        cursor.execute(f"DELETE FROM item_totals WHERE item_id IN ({_placeholders(chunk)}) AND total_ordered = 0", chunk)
+        cursor.execute(
+            f"DELETE FROM item_totals WHERE item_id IN ({_placeholders(chunk)}) AND total_ordered = 0", chunk
+        )
         # One backward step on order_lines_item_counted_date per item, however long its history.
         cursor.execute(
             "UPDATE item_totals t SET last_order_date = ("

@@ -131,7 +131,9 @@ def _named_lock(cursor: Cursor) -> Iterator[None]:
     cursor.execute("SELECT RELEASE_LOCK(%s)", (LOCK_NAME,))
 
 
-def _apply_pending(connection: pymysql.Connection, cursor: Cursor, migrations: list[Migration]) -> tuple[list[int], int]:
+def _apply_pending(
+    connection: pymysql.Connection, cursor: Cursor, migrations: list[Migration]
+) -> tuple[list[int], int]:
     cursor.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INT UNSIGNED NOT NULL PRIMARY KEY,"
