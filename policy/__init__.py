@@ -1,0 +1,1 @@
+"""The cqrs-orders CrossGuard policy pack (rules/) and its offline runner (check.py)."""

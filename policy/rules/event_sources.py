@@ -1,0 +1,53 @@
+"""Lambda event source mappings: partial batch failures, an on-failure destination and bounded retries."""
+
+from .support import as_list, get, is_set, resource_policy
+
+EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+
+STREAMS = {"dynamodb", "kinesis"}  # retried in order until they succeed, expire or run out of retries
+QUEUES = {"sqs"}  # failures return to the queue, whose redrive policy names the dead-letter queue
+
+
+def source_service(args) -> str:
+    """The AWS service of the mapping's source, from its ARN ("" for sources without one, e.g. self-managed Kafka)."""
+    arn = get(args.props, "eventSourceArn") or ""
+    parts = arn.split(":")
+    return parts[2] if len(parts) > 2 and parts[0] == "arn" else ""
+
+
+@resource_policy("event-source-partial-batch-failures",
+                 "Stream and SQS event source mappings let the function report the records that failed, so one bad "
+                 "record does not retry the whole batch.", {EVENT_SOURCE_MAPPING})
+def partial_batch_failures(args, report_violation):
+    if source_service(args) in STREAMS | QUEUES and \
+            "ReportBatchItemFailures" not in as_list(get(args.props, "functionResponseTypes")):
+        report_violation(f"event source mapping '{args.name}' retries whole batches: set "
+                         "function_response_types=['ReportBatchItemFailures'] and return batchItemFailures.")
+
+
+@resource_policy("event-source-on-failure-destination",
+                 "Stream event source mappings send records that exhaust their retries to an on-failure "
+                 "destination instead of dropping them.", {EVENT_SOURCE_MAPPING})
+def on_failure_destination(args, report_violation):
+    if source_service(args) in STREAMS and not is_set(args.props, "destinationConfig", "onFailure", "destinationArn"):
+        report_violation(f"event source mapping '{args.name}' drops records that exhaust their retries: set "
+                         "destination_config={'on_failure': {'destination_arn': <SQS queue or SNS topic ARN>}}.")
+
+
+@resource_policy("event-source-bounded-retries",
+                 "Stream event source mappings retry a failing batch a bounded number of times (the default, -1, "
+                 "retries until the records expire and blocks the shard meanwhile).", {EVENT_SOURCE_MAPPING},
+                 config={"maximumRetryAttempts": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 10,
+                                                  "description": "most retries allowed"}})
+def bounded_retries(args, report_violation):
+    if source_service(args) not in STREAMS:
+        return
+    limit = args.get_config()["maximumRetryAttempts"]
+    retries = get(args.props, "maximumRetryAttempts")
+    if retries is None or not 0 <= retries <= limit:
+        report_violation(f"event source mapping '{args.name}' retries "
+                         f"{'without bound' if retries in (None, -1) else f'{retries:g} times'}: set "
+                         f"maximum_retry_attempts between 0 and {limit}.")
+
+
+POLICIES = [partial_batch_failures, on_failure_destination, bounded_retries]

@@ -1,0 +1,52 @@
+"""Event source mapping rules."""
+
+from tests.policy.helpers import UNKNOWN_STRING, check, messages, resource
+
+ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
+STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+KINESIS = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+QUEUE = "arn:aws:sqs:us-east-1:123456789012:work"
+GOOD = {"eventSourceArn": STREAM, "functionResponseTypes": ["ReportBatchItemFailures"], "maximumRetryAttempts": 10.0,
+        "destinationConfig": {"onFailure": {"destinationArn": "arn:aws:sqs:us-east-1:123456789012:dlq"}}}
+RULES = ("event-source-partial-batch-failures", "event-source-on-failure-destination", "event-source-bounded-retries")
+
+
+def test_a_well_configured_stream_mapping_passes():
+    for policy in RULES:
+        assert messages(policy, ESM, GOOD) == [], policy
+
+
+def test_partial_batch_failures_for_streams_and_queues():
+    for source in (STREAM, KINESIS, QUEUE):
+        [message] = messages("event-source-partial-batch-failures", ESM, {"eventSourceArn": source}, name="m")
+        assert "'m'" in message and "ReportBatchItemFailures" in message
+    # Kafka and MQ sources cannot report partial failures.
+    assert messages("event-source-partial-batch-failures", ESM,
+                    {"eventSourceArn": "arn:aws:kafka:us-east-1:123456789012:cluster/c/1"}) == []
+
+
+def test_streams_need_an_on_failure_destination_queues_use_their_redrive_policy():
+    no_destination = {**GOOD, "destinationConfig": {}}
+    assert "destination_config" in messages("event-source-on-failure-destination", ESM, no_destination)[0]
+    assert messages("event-source-on-failure-destination", ESM, {**no_destination, "eventSourceArn": KINESIS})
+    assert messages("event-source-on-failure-destination", ESM, {**no_destination, "eventSourceArn": QUEUE}) == []
+    # A queue created in the same preview has no ARN yet: the destination is set all the same.
+    unknown = {**GOOD, "destinationConfig": {"onFailure": {"destinationArn": UNKNOWN_STRING}}}
+    assert messages("event-source-on-failure-destination", ESM, unknown) == []
+
+
+def test_retries_are_bounded_by_the_config():
+    unbounded = {k: v for k, v in GOOD.items() if k != "maximumRetryAttempts"}
+    assert "without bound" in messages("event-source-bounded-retries", ESM, unbounded)[0]
+    assert "without bound" in messages("event-source-bounded-retries", ESM, {**GOOD, "maximumRetryAttempts": -1.0})[0]
+    many = {**GOOD, "maximumRetryAttempts": 50.0}
+    [message] = messages("event-source-bounded-retries", ESM, many)
+    assert "50 times" in message and "between 0 and 10" in message
+    assert messages("event-source-bounded-retries", ESM, many, config={"maximumRetryAttempts": 50}) == []
+    assert messages("event-source-bounded-retries", ESM, {"eventSourceArn": QUEUE}) == []
+
+
+def test_a_source_unknown_in_preview_cannot_be_checked_yet():
+    [violation] = check("event-source-bounded-retries", [resource(ESM, {**GOOD, "eventSourceArn": UNKNOWN_STRING})])
+    assert violation.level == "advisory" and "can't run policy" in violation.message
+    assert "during preview" in violation.message and violation.resource == "subject"
