@@ -80,7 +80,7 @@ class LocalCloud:
         started = time.monotonic()
         cert, key = self_signed_certificate(self.root)
         self.database = MariaDB(tls_cert=str(cert), tls_key=str(key)).start()
-        self.database.execute("SET GLOBAL require_secure_transport = ON")  # as the cluster parameter group does
+        self._require_tls()
         self.db_passwords = {user: secrets.token_urlsafe(18) for user in (MASTER_USER, PROJECTOR_DB_USER,
                                                                          READER_DB_USER)}
         self.database.create_user(MASTER_USER, self.db_passwords[MASTER_USER], superuser=True)
@@ -88,6 +88,17 @@ class LocalCloud:
         for user in (PROJECTOR_DB_USER, READER_DB_USER):
             self.database.create_user(user, self.db_passwords[user])
         self.progress(f"MariaDB on 127.0.0.1:{self.database.port} (TLS required) in {time.monotonic() - started:.1f}s")
+
+    def _require_tls(self) -> None:
+        self.database.execute("SET GLOBAL require_secure_transport = ON")  # as the cluster parameter group does
+
+    def crash_database(self) -> None:
+        """Fault injection: the database dies (SIGKILL); in-flight transactions are lost, committed ones kept."""
+        self.database.kill()
+
+    def restart_database(self) -> None:
+        self.database.restart()
+        self._require_tls()
 
     def _start_emulator(self) -> None:
         from moto.core.config import default_user_config
@@ -174,6 +185,13 @@ class LocalCloud:
                 self.inbound_ids.add(result["EventId"])
             results.append(result)
         return results
+
+    def wait_for_executions(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while "RUNNING" in self.execution_statuses():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"executions still running after {timeout:.0f}s")
+            time.sleep(0.02)
 
     def settle(self, timeout: float = 300) -> None:
         """Wait until the system is quiet: executions finished, streams drained, nothing more to deliver."""

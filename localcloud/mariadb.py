@@ -154,11 +154,13 @@ class MariaDB:
         return ["--user=root"] if os.geteuid() == 0 else [f"--user={getpass.getuser()}"]
 
     def _install(self, install_db: str) -> None:
+        self._path("tmp").mkdir()
         result = subprocess.run(
             [
                 install_db,
                 "--no-defaults",
                 f"--datadir={self._path('data')}",
+                f"--tmpdir={self._path('tmp')}",  # a shared /tmp lets concurrent installs clash on file names
                 *self._user_args(),
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
@@ -174,6 +176,7 @@ class MariaDB:
             server,
             "--no-defaults",
             f"--datadir={self._path('data')}",
+            f"--tmpdir={self._path('tmp')}",
             *self._user_args(),
             f"--socket={self.socket_path}",
             f"--pid-file={self._path('mariadb.pid')}",

@@ -68,6 +68,7 @@ class StreamPoller:
         self.send_to_queue = send_to_queue
         self.mappings: list[Mapping] = []
         self.delivery = Delivery()
+        self.before_invoke: Callable[[list[dict]], None] | None = None  # test hook: inject faults per invocation
 
     def add(self, mapping: Mapping) -> None:
         self.mappings.append(mapping)
@@ -114,6 +115,8 @@ class StreamPoller:
                 self._on_failure(mapping, shard_id, expired, "RecordAgeExceeded", attempt)
                 batch = [r for r in batch if r not in expired]
                 continue
+            if self.before_invoke:
+                self.before_invoke(batch)
             response, function_error = self.invoke(mapping.function_arn, {"Records": batch})
             self.delivery.invocations += 1
             failed_from = self._first_failure(mapping, batch, response, function_error)

@@ -88,6 +88,14 @@ def test_a_poison_projection_lands_in_the_on_failure_queue_without_blocking_late
     assert info["batchSize"] == 1 and bodies[0]["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert info["streamArn"] == cloud.program.one("aws:dynamodb/table:Table").state["streamArn"]
     assert cloud.read_model("SELECT status FROM orders WHERE order_id = %s", (later,)) == [("orderCreated",)]
+    # The program's alarm on this queue would fire: its metric is above its threshold.
+    queue = cloud.program.one("aws:sqs/queue:Queue", "projector-dlq").state["name"]
+    alarm = next(a.inputs for a in cloud.program.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+                 if a.inputs["dimensions"] == {"QueueName": queue})
+    visible = cloud.clients["sqs"].get_queue_attributes(
+        QueueUrl=cloud.outputs["ProjectorDlqUrl"], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert alarm["metricName"] == "ApproximateNumberOfMessagesVisible"
+    assert int(visible["ApproximateNumberOfMessages"]) > alarm["threshold"]
     assert cloud.read_model("SELECT COUNT(*) FROM orders WHERE order_id = %s", (poison,)) == [(0,)]
 
 
