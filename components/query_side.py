@@ -68,7 +68,7 @@ class QuerySide(pulumi.ComponentResource):
                                      PROJECTOR_DB_USER, cluster.endpoint, timeout=60, memory_size=512)
         # Query functions read through the reader endpoint (the writer until readers are added).
         self.queries = {query: db_function(folder, f"Answers the {query} query from the read models",
-                                           READER_DB_USER, cluster.reader_endpoint, timeout=15)
+                                           READER_DB_USER, cluster.reader_endpoint, timeout=30)
                         for query, folder in QUERY_FUNCTIONS.items()}
         self.projector_dlq = aws.sqs.Queue(
             f"{name}-projector-dlq", sqs_managed_sse_enabled=True,

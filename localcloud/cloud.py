@@ -104,8 +104,11 @@ class LocalCloud:
         from moto.core.config import default_user_config
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-        os.environ.update({"MOTO_PORT": str(self.port), "AWS_DEFAULT_REGION": REGION,
-                           "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", **CREDENTIALS})
+        # moto's Step Functions interpreter builds its clients from the process environment.
+        settings = {"MOTO_PORT": str(self.port), "AWS_DEFAULT_REGION": REGION,
+                    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", **CREDENTIALS}
+        self.saved_environment = {key: os.environ.get(key) for key in settings}
+        os.environ.update(settings)
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the terminal
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
@@ -135,6 +138,11 @@ class LocalCloud:
             for restore in self.restore:
                 restore()
             _reset_emulated_state()
+            for key, value in self.saved_environment.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         if self.database is not None:
             self.database.stop()
             self.database = None

@@ -13,8 +13,12 @@ from orders_db.projection import InconsistentReadModel, apply_changes
 from orders_db.stream_records import OrderChange, PoisonRecord, parse_record
 
 APPLIED, STALE, FAILED = "applied", "stale", "failed"
-# Errors that reject the batch's content, not the moment: retrying the batch as it is would fail again.
-_REJECTED = (pymysql.MySQLError, InconsistentReadModel)
+# The projector's session: no gap locks, so that concurrent batches (of different shards) insert new orders
+# side by side without deadlocking, and each statement sees what other batches committed.
+PROJECTOR_SESSION = ("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",)
+# Failures of a batch's transaction that are not bugs: database errors (transient or a rejected statement)
+# and a read model that contradicts itself.
+_DATABASE_FAILURES = (pymysql.MySQLError, InconsistentReadModel)
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ def project_batch(database: Database, records: Sequence[dict]) -> list[RecordOut
     if changes:
         try:
             _apply(database, changes, outcomes)
-        except _REJECTED as error:
+        except _DATABASE_FAILURES as error:
             if is_transient(error):  # still failing after a reconnect: the whole batch is retried later
                 for index, change in changes.items():
                     outcomes[index] = RecordOutcome(FAILED, change.order_id, error)
@@ -57,7 +61,7 @@ def _apply_one_by_one(database: Database, changes: dict[int, OrderChange], outco
     for position, (index, change) in enumerate(pending):
         try:
             _apply(database, {index: change}, outcomes)
-        except _REJECTED as error:
+        except _DATABASE_FAILURES as error:
             if not is_transient(error):
                 outcomes[index] = RecordOutcome(FAILED, change.order_id, error)
                 continue

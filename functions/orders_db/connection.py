@@ -26,7 +26,7 @@ PACKAGED_CA = Path(__file__).resolve().parent / "certs" / "rds-ca.pem"
 # IAM tokens live 15 minutes and are only checked when a connection opens.
 TOKEN_REUSE_S = 600
 CONNECT_TIMEOUT_S = 5
-READ_TIMEOUT_S = 30
+READ_TIMEOUT_S = 10  # statements take milliseconds: a silent server is a dead one
 # Aurora MySQL 3's default mode, set explicitly so that every engine and parameter group behaves alike.
 SQL_MODE = (
     "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"

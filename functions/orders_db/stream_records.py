@@ -7,7 +7,7 @@ poison record: it fails on its own and is never dropped silently."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -40,10 +40,6 @@ class OrderChange:
     def revision(self) -> tuple[int, bool]:
         """Order of changes to one order: by version; a removal outranks the version it removed."""
         return (self.version, self.status == REMOVED)
-
-    @property
-    def order_month(self) -> date:
-        return date(self.order_date.year, self.order_date.month, 1)
 
 
 def parse_record(record: dict) -> OrderChange:

@@ -9,20 +9,18 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from orders_db.batches import APPLIED, FAILED, STALE, project_batch
+from orders_db.batches import APPLIED, FAILED, PROJECTOR_SESSION, STALE, project_batch
 from orders_db.connection import Database
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "CqrsOrders"))
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-# No gap locks: concurrent batches of different shards insert new orders side by side without deadlocking.
-READ_COMMITTED = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
 
 
 @functools.cache
 def database() -> Database:
     """The container's connection, reused across invocations (settings from the environment)."""
-    return Database.from_env(session_sql=(READ_COMMITTED,))
+    return Database.from_env(session_sql=PROJECTOR_SESSION)
 
 
 @metrics.log_metrics

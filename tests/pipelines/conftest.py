@@ -73,7 +73,8 @@ class FakePulumi:
         self.passphrase = "pass-" + secrets.token_hex(12)
         self.backend = f"file://{tmp_path / 'state'}"
         for name in list(os.environ):
-            if name.startswith(("FAKE_PULUMI_", "PULUMI_")):
+            # A developer's or CI's own credentials must not leak into what the fake CLI records.
+            if name.startswith(("FAKE_PULUMI_", "PULUMI_", "AWS_")):
                 monkeypatch.delenv(name)
         monkeypatch.setenv("FAKE_PULUMI_HOME", str(self.home))
         monkeypatch.setenv("PATH", os.pathsep.join([str(executable.parent), "/usr/bin", "/bin"]))
