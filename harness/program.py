@@ -7,6 +7,7 @@ reads neither) and records every registered resource with its type, name, inputs
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
 import sys
@@ -107,6 +108,8 @@ def run_program(stack: str, mocks: pulumi.runtime.Mocks | None = None,
     from harness.fake_cloud import FakeCloudMocks
 
     config = stack_config(stack, config_overrides)
+    # The SDK drives the program on the thread's current event loop; an earlier asyncio.run() leaves none.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     monitor = _RecordingMonitor(mocks or FakeCloudMocks())
     pulumi_settings.reset_options()
     pulumi.runtime.set_all_config(config, [])

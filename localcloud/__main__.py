@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
@@ -85,6 +86,7 @@ def command_serve(args) -> int:
             shown = len(published)
             time.sleep(0.2)
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
         print("stopping: removing the emulator, the database and their temporary data", file=sys.stderr)
         return 0
     finally:

@@ -32,11 +32,13 @@ def test_the_worked_example_gives_exactly_the_contracts_responses(tmp_path: Path
     assert all({"id", "time", "source", "detail-type", "detail"} <= set(e) for e in events)
     assert [e["detail"]["commandStatus"] for e in events[:2]] == ["orderCreated", "orderCreated"]
     assert [e["detail"]["orderid"] for e in events[:2]] == ["6101", "6102"]
-    assert events[2]["detail"]["queryResult"] == [
+    # The two queries of the last file run concurrently: their responses may come in either order.
+    report, monthly = sorted((e["detail"] for e in events[2:]), key=lambda detail: detail["query"])
+    assert report["query"] == "itemsSalesReport" and report["queryResult"] == [
         {"itemid": "z3333", "totalordered": 12, "lastorderdate": "2022-10-13"},
         {"itemid": "z4444", "totalordered": 6, "lastorderdate": "2022-10-13"}]
-    assert events[3]["detail"]["queryResult"] == [{"monthyear": "October 2022", "monthlyordered": 6}]
-    assert events[3]["detail"]["queryItemId"] == "z4444"
+    assert monthly["queryResult"] == [{"monthyear": "October 2022", "monthlyordered": 6}]
+    assert monthly["queryItemId"] == "z4444"
     assert "summary: 4 events sent, 4 published" in result.stderr
 
 
@@ -82,3 +84,42 @@ def test_a_missing_database_binary_says_how_to_install_it(monkeypatch, capsys):
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: MariaDB server not found: install it with `sudo apt-get install mariadb-server`")
     assert len(error.splitlines()) == 1
+
+
+@pytest.mark.xdist_group("localcloud")
+def test_serve_answers_aws_clients_until_ctrl_c_and_cleans_up(tmp_path: Path):
+    import signal
+    import socket
+    import time
+
+    import boto3
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "localcloud", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 180
+        while not any(line.startswith("ready on") for line in lines) and time.monotonic() < deadline:
+            lines.append(process.stdout.readline().strip())
+        outputs = json.loads("\n".join(lines[:lines.index("}") + 1]))
+        events = boto3.client("events", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                              aws_access_key_id="any", aws_secret_access_key="any")
+        detail = {"command": "createOrder", "orderId": "served", "items": [{"itemid": "a", "quantity": 1}]}
+        events.put_events(Entries=[{"EventBusName": outputs["EventBusName"], "Source": "orderPipeline",
+                                    "DetailType": "orderCommand", "Detail": json.dumps(detail)}])
+        published = []
+        while not any(e["detail-type"] == "orderCommandResponse" for e in published) and time.monotonic() < deadline:
+            line = process.stdout.readline().strip()
+            if line.startswith("{") and line.endswith("}"):
+                published.append(json.loads(line))
+        response = next(e for e in published if e["detail-type"] == "orderCommandResponse")
+        assert response["detail"]["commandStatus"] == "orderCreated"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    assert process.returncode == 0
+    assert not any(p.name.startswith(("localcloud-", "mariadb-")) for p in tmp_path.iterdir())
