@@ -1,23 +1,6 @@
 """Lambda handler of the getOrder query: the query event's detail in, its orderQueryResponse detail out."""
 
-import functools
-
-from aws_lambda_powertools import Logger
-
-from orders_db.connection import Database
 from orders_db.queries import get_order
+from orders_db.query_handler import query_handler
 
-logger = Logger()
-
-
-@functools.cache
-def database() -> Database:
-    """The container's connection, reused across invocations (settings from the environment)."""
-    return Database.from_env()
-
-
-@logger.inject_lambda_context
-def handler(event, context):
-    response = get_order(database(), event)
-    logger.info("query answered", extra={"queryStatus": response["queryStatus"], "error": response.get("error")})
-    return response
+handler = query_handler(get_order)

@@ -154,17 +154,19 @@ def lambda_context() -> LambdaContext:
 @pytest.fixture
 def function_handler(migrated, monkeypatch):
     """load("projector", PROJECTOR) -> that function's handler, connected to the test database as that user."""
-    modules = []
+    databases = []
 
     def load(function: str, user: str):
         module = importlib.import_module(f"{function}.handler")
         monkeypatch.setenv("DB_USER", user)
-        module.database.cache_clear()
-        module.database()  # reads the environment now; connects on first use
-        modules.append(module)
+        # The projector's module holds its cached connection; the query functions' handlers carry theirs.
+        database = getattr(module, "database", None) or module.handler.database
+        database.cache_clear()
+        database()  # reads the environment now; connects on first use
+        databases.append(database)
         return module.handler
 
     yield load
-    for module in modules:
-        module.database().close()
-        module.database.cache_clear()
+    for database in databases:
+        database().close()
+        database.cache_clear()
