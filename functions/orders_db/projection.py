@@ -40,7 +40,7 @@ def apply_changes(cursor: Cursor, changes: Sequence[OrderChange]) -> list[bool]:
         key=lambda index: changes[index].order_id,
     )
     if winners:
-        _write(cursor, [changes[index] for index in winners])
+        _write(cursor, [changes[index] for index in winners], stored)
     applied = set(winners)
     return [index in applied for index in range(len(changes))]
 
@@ -58,16 +58,18 @@ def _lock_orders(cursor: Cursor, order_ids: list[str]) -> dict[str, tuple[int, b
     return stored
 
 
-def _write(cursor: Cursor, changes: list[OrderChange]) -> None:
+def _write(cursor: Cursor, changes: list[OrderChange], stored: dict[str, tuple[int, bool]]) -> None:
     totals = _TotalsDelta()
-    for chunk in _chunks([change.order_id.encode() for change in changes]):
+    # Only orders already in the read model have lines to replace: a batch of new orders reads and deletes none.
+    existing = [change.order_id.encode() for change in changes if change.order_id in stored]
+    for chunk in _chunks(existing):
         cursor.execute(
             "SELECT item_id, quantity, order_date FROM order_lines"
             f" WHERE order_id IN ({_placeholders(chunk)}) AND counted = 1",
             chunk,
         )
         for item_id, quantity, order_date in cursor.fetchall():
-            totals.add(item_id.decode(), order_date, -quantity)
+            totals.remove(item_id.decode(), order_date, quantity)
     for change in changes:
         if change.status == CREATED:
             for item_id, quantity in change.items:
@@ -79,7 +81,7 @@ def _write(cursor: Cursor, changes: list[OrderChange]) -> None:
         " order_date = VALUES(order_date)",
         [(change.order_id.encode(), change.version, change.status, change.order_date) for change in changes],
     )
-    for chunk in _chunks([change.order_id.encode() for change in changes]):
+    for chunk in _chunks(existing):
         cursor.execute(f"DELETE FROM order_lines WHERE order_id IN ({_placeholders(chunk)})", chunk)
     lines = [
         (change.order_id.encode(), line_no, item_id.encode(), quantity, change.order_date, change.status == CREATED)
@@ -102,31 +104,42 @@ class _TotalsDelta:
     def __init__(self) -> None:
         self.per_item: dict[str, int] = defaultdict(int)
         self.per_month: dict[tuple[str, date], int] = defaultdict(int)
-        self.latest_date: dict[str, datetime] = {}  # of the changed lines: a new total row's first value
+        self.latest_added: dict[str, datetime] = {}  # latest date of the lines that start counting, per item
+        self.losing: set[str] = set()  # items with lines that stop counting: their last date is recomputed
 
     def add(self, item_id: str, order_date: datetime, quantity: int) -> None:
+        self._move(item_id, order_date, quantity)
+        self.latest_added[item_id] = max(order_date, self.latest_added.get(item_id, order_date))
+
+    def remove(self, item_id: str, order_date: datetime, quantity: int) -> None:
+        self._move(item_id, order_date, -quantity)
+        self.losing.add(item_id)
+
+    def _move(self, item_id: str, order_date: datetime, quantity: int) -> None:
         self.per_item[item_id] += quantity
         self.per_month[(item_id, date(order_date.year, order_date.month, 1))] += quantity
-        self.latest_date[item_id] = max(order_date, self.latest_date.get(item_id, order_date))
 
 
 def _update_item_totals(cursor: Cursor, totals: _TotalsDelta) -> None:
-    # Every item whose counted lines changed, even when the quantities cancel out: its last date may move.
     touched = sorted(totals.per_item)
+    # An increase has added lines; when the item lost none, its last date is the later of the stored one and
+    # theirs. Items that lost lines get theirs recomputed below, whatever their net change.
     increases = [
-        (item_id.encode(), totals.per_item[item_id], totals.latest_date[item_id].date())
+        (item_id.encode(), totals.per_item[item_id], totals.latest_added[item_id].date())
         for item_id in touched
         if totals.per_item[item_id] > 0
     ]
-    if increases:  # last_order_date of a new row is a placeholder until the recomputation below
+    if increases:
         cursor.executemany(
             "INSERT INTO item_totals (item_id, total_ordered, last_order_date) VALUES (%s, %s, %s)"
-            " ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered)",
+            " ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered),"
+            " last_order_date = GREATEST(last_order_date, VALUES(last_order_date))",
             increases,
         )
     decreases = [((item_id.encode(),), delta) for item_id in touched if (delta := totals.per_item[item_id]) < 0]
     _decrease(cursor, "item_totals", ("item_id",), decreases)
-    for chunk in _chunks([item_id.encode() for item_id in touched]):
+    # Only an item that lost lines can fall to zero or see its last date move back.
+    for chunk in _chunks([item_id.encode() for item_id in sorted(totals.losing)]):
         cursor.execute(
             f"DELETE FROM item_totals WHERE item_id IN ({_placeholders(chunk)}) AND total_ordered = 0", chunk
         )
