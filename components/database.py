@@ -24,6 +24,7 @@ class ReadModelDatabaseArgs:
     min_capacity: Decimal
     max_capacity: Decimal
     seconds_until_auto_pause: int
+    reader_instances: int
     backup_retention_days: int
     deletion_protection: bool
     skip_final_snapshot: bool
@@ -33,7 +34,7 @@ class ReadModelDatabaseArgs:
 
 class ReadModelDatabase(pulumi.ComponentResource):
     """Encrypted cluster, TLS required, managed master password (never in config or state), IAM database
-    authentication for the functions, one db.serverless writer in private subnets."""
+    authentication for the functions, a db.serverless writer and optional readers in private subnets."""
 
     cluster: aws.rds.Cluster
     instance: aws.rds.ClusterInstance
@@ -73,16 +74,22 @@ class ReadModelDatabase(pulumi.ComponentResource):
             vpc_security_group_ids=[args.security_group_id],
             port=MYSQL_PORT,
             opts=child)
-        self.instance = aws.rds.ClusterInstance(
-            f"{name}-writer",
-            cluster_identifier=self.cluster.id,
-            instance_class="db.serverless",
-            engine=aws.rds.EngineType.AURORA_MYSQL,
-            engine_version=self.cluster.engine_version,
-            db_subnet_group_name=subnet_group.name,
-            publicly_accessible=False,
-            auto_minor_version_upgrade=True,
-            opts=child)
+        def instance(role: str, promotion_tier: int) -> aws.rds.ClusterInstance:
+            return aws.rds.ClusterInstance(
+                f"{name}-{role}",
+                cluster_identifier=self.cluster.id,
+                instance_class="db.serverless",
+                engine=aws.rds.EngineType.AURORA_MYSQL,
+                engine_version=self.cluster.engine_version,
+                db_subnet_group_name=subnet_group.name,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                # Tier 0 and 1 readers scale with the writer, so a failover lands on a warm instance.
+                promotion_tier=promotion_tier,
+                opts=child)
+
+        self.instance = instance("writer", 0)
+        self.readers = [instance(f"reader-{index}", 1) for index in range(args.reader_instances)]
         self.register_outputs({"endpoint": self.cluster.endpoint, "readerEndpoint": self.cluster.reader_endpoint})
 
     def user_arn(self, user: str) -> pulumi.Output[str]:

@@ -46,6 +46,7 @@ class QuerySide(pulumi.ComponentResource):
         self.database = ReadModelDatabase(f"{name}-db", ReadModelDatabaseArgs(
             engine_version=s.auroraEngineVersion, min_capacity=s.auroraMinCapacity,
             max_capacity=s.auroraMaxCapacity, seconds_until_auto_pause=s.auroraSecondsUntilAutoPause,
+            reader_instances=s.auroraReaderInstances,
             backup_retention_days=s.backupRetentionDays, deletion_protection=s.deletionProtection,
             skip_final_snapshot=s.skipFinalSnapshot, subnet_ids=network.subnet_ids,
             security_group_id=network.database_security_group.id), opts=child)
@@ -66,7 +67,7 @@ class QuerySide(pulumi.ComponentResource):
 
         self.projector = db_function("projector", "Projects order changes from the DynamoDB stream into Aurora",
                                      PROJECTOR_DB_USER, cluster.endpoint, timeout=60, memory_size=512)
-        # Query functions read through the reader endpoint (the writer until readers are added).
+        # Query functions read through the reader endpoint (the writer when the stack has no reader).
         self.queries = {query: db_function(folder, f"Answers the {query} query from the read models",
                                            READER_DB_USER, cluster.reader_endpoint, timeout=30)
                         for query, folder in QUERY_FUNCTIONS.items()}

@@ -127,6 +127,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("auroraMinCapacity", _acu, "Aurora Serverless v2 minimum ACU (0 pauses the database when idle)"),
     Setting("auroraMaxCapacity", _acu, "Aurora Serverless v2 maximum ACU"),
     Setting("auroraSecondsUntilAutoPause", _integer(300, 86400), "idle seconds before Aurora pauses (min ACU 0 only)"),
+    Setting("auroraReaderInstances", _integer(0, 15), "Aurora readers besides the writer: failover targets that "
+                                                      "also serve the queries"),
     Setting("backupRetentionDays", _integer(1, 35), "Aurora automated backup retention in days"),
     Setting("deletionProtection", _boolean, "Aurora deletion protection"),
     Setting("skipFinalSnapshot", _boolean, "skip Aurora's final snapshot on delete"),
@@ -156,6 +158,7 @@ class StackSettings:
     auroraMinCapacity: Decimal
     auroraMaxCapacity: Decimal
     auroraSecondsUntilAutoPause: int
+    auroraReaderInstances: int
     backupRetentionDays: int
     deletionProtection: bool
     skipFinalSnapshot: bool

@@ -97,3 +97,8 @@ def test_valid_hostile_ids_round_trip_literally(outcome):
         assert response["queryStatus"] == 200, case["name"]
         assert response["queryResult"]["orderid"] == case["detail"]["orderId"]
         assert response["queryResult"]["items"] == case["detail"]["items"]
+
+
+def test_the_readme_reliability_table_counts_this_corpus():
+    readme = (Path(__file__).parent.parent.parent / "README.md").read_text()
+    assert f"| {len(CASES)} | all answered as the contract says" in readme

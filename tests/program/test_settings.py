@@ -50,6 +50,8 @@ def test_dev_is_cheap_when_idle_and_prod_is_protected():
     ({"stateMachineLogRetentionDays": "0"}, "cqrs-orders:stateMachineLogRetentionDays = '0': expected a CloudWatch"),
     ({"stateMachineLogLevel": "DEBUG"},
      "cqrs-orders:stateMachineLogLevel = 'DEBUG': expected one of ALL, ERROR, FATAL, OFF"),
+    ({"auroraReaderInstances": "16"},
+     "cqrs-orders:auroraReaderInstances = '16': expected a whole number from 0 to 15"),
     ({"backupRetentionDays": "0"}, "cqrs-orders:backupRetentionDays = '0': expected a whole number from 1 to 35"),
     ({"backupRetentionDays": "36"}, "cqrs-orders:backupRetentionDays = '36': expected a whole number from 1 to 35"),
     ({"deletionProtection": "yes"}, "cqrs-orders:deletionProtection = 'yes': expected true or false"),

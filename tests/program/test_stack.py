@@ -60,8 +60,10 @@ def test_aurora_cluster(program: ProgramRun):
     assert {"name": "require_secure_transport", "value": "ON", "applyMethod": "immediate"} in params["parameters"]
     assert cluster["dbClusterParameterGroupName"] == program.one(
         "aws:rds/clusterParameterGroup:ClusterParameterGroup").state["name"]
-    instance = program.one("aws:rds/clusterInstance:ClusterInstance").inputs
-    assert instance["instanceClass"] == "db.serverless" and instance["publiclyAccessible"] is False
+    instances = program.of_type("aws:rds/clusterInstance:ClusterInstance")
+    assert [i.inputs["promotionTier"] for i in instances] == ([0, 1] if prod else [0])  # prod: a failover reader
+    assert all(i.inputs["instanceClass"] == "db.serverless" and i.inputs["publiclyAccessible"] is False
+               for i in instances)
 
 
 def test_private_network_without_nat_and_database_reachable_only_from_functions(program: ProgramRun):
@@ -126,7 +128,7 @@ def test_migration_runs_at_deploy_and_reruns_when_migrations_change(program: Pro
     assert invocation.inputs["functionName"] == launcher.state["name"]
     digest = json.loads(invocation.inputs["input"])["migrationsHash"]
     assert invocation.inputs["triggers"]["migrations"] == digest
-    assert program.one("aws:rds/clusterInstance:ClusterInstance").urn in invocation.dependencies
+    assert program.one("aws:rds/clusterInstance:ClusterInstance", "writer").urn in invocation.dependencies
     mapping = program.one("aws:lambda/eventSourceMapping:EventSourceMapping")
     assert invocation.urn in mapping.dependencies
 
