@@ -260,6 +260,8 @@ def build_definition(refs: WorkflowRefs) -> dict:
     return {
         "Comment": "cqrs-orders: routes orderCommand and orderQuery events (SEED-CONTRACT.md)",
         "StartAt": "RouteByDetailType",
-        "TimeoutSeconds": 120,
+        # Express workflows stop at 5 minutes; the worst case of retries (six 30 s query attempts, their waits and
+        # the publish retries) stays under this, so a fault is always answered before the machine times out.
+        "TimeoutSeconds": 280,
         "States": states,
     }
