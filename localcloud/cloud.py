@@ -63,6 +63,7 @@ class LocalCloud:
         self.server = None
         self.program: ProgramRun | None = None
         self.executions: list[str] = []
+        self.finished: set[str] = set()
         self.inbound_ids: set[str] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -194,9 +195,17 @@ class LocalCloud:
             results.append(result)
         return results
 
+    def _running(self) -> bool:
+        for arn in self.executions:
+            if arn not in self.finished:
+                if self.clients["stepfunctions"].describe_execution(executionArn=arn)["status"] == "RUNNING":
+                    return True
+                self.finished.add(arn)
+        return False
+
     def wait_for_executions(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
-        while "RUNNING" in self.execution_statuses():
+        while self._running():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"executions still running after {timeout:.0f}s")
             time.sleep(0.02)
@@ -204,17 +213,10 @@ class LocalCloud:
     def settle(self, timeout: float = 300) -> None:
         """Wait until the system is quiet: executions finished, streams drained, nothing more to deliver."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            running = [arn for arn in self.executions if self.clients["stepfunctions"].describe_execution(
-                executionArn=arn)["status"] == "RUNNING"]
-            if running:
-                time.sleep(0.02)
-                continue
-            if self.poller.poll() == 0 and not any(
-                    self.clients["stepfunctions"].describe_execution(executionArn=arn)["status"] == "RUNNING"
-                    for arn in self.executions):
+        while True:
+            self.wait_for_executions(max(0.0, deadline - time.monotonic()))
+            if self.poller.poll() == 0 and not self._running():
                 return
-        raise TimeoutError(f"the system did not settle within {timeout:.0f}s")
 
     def published(self) -> list[dict]:
         """Every event the system itself published on the bus, in publication order."""
