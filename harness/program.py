@@ -22,6 +22,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
+from harness.fake_cloud import FakeCloudMocks
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "cqrs-orders"
 
@@ -105,8 +107,6 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 def run_program(stack: str, mocks: pulumi.runtime.Mocks | None = None,
                 config_overrides: Mapping[str, Any] | None = None) -> ProgramRun:
     """Run the program once; raises what the program raises (e.g. a SettingsError)."""
-    from harness.fake_cloud import FakeCloudMocks
-
     config = stack_config(stack, config_overrides)
     # The SDK drives the program on the thread's current event loop; an earlier asyncio.run() leaves none.
     asyncio.set_event_loop(asyncio.new_event_loop())
