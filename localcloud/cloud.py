@@ -9,7 +9,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -19,11 +18,11 @@ from typing import Callable
 import boto3
 from botocore.config import Config
 
-from components.database import PROJECTOR_DB_USER, READER_DB_USER
+from components.database import MASTER_USERNAME as MASTER_USER, PROJECTOR_DB_USER, READER_DB_USER
 from harness.program import ProgramRun, run_program, stack_config
 from localcloud.eventbridge import EventBridge
 from localcloud.lambda_runtime import LambdaRuntime
-from localcloud.mariadb import MariaDB
+from localcloud.mariadb import MariaDB, free_port
 from localcloud.mocks import LocalCloudMocks, LocalDatabase, Provisioned
 from localcloud.streams import Mapping, StreamPoller
 from localcloud.tls import self_signed_certificate
@@ -32,13 +31,6 @@ REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud", "AWS_SECRET_ACCESS_KEY": "localcloud"}
 SERVICES = ("dynamodb", "dynamodbstreams", "events", "iam", "lambda", "logs", "secretsmanager", "sns", "sqs",
             "stepfunctions")
-MASTER_USER = "cqrs_admin"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _reset_emulated_state() -> None:
@@ -55,7 +47,7 @@ class LocalCloud:
     def __init__(self, stack: str, port: int | None = None, progress: Callable[[str], None] = _log):
         stack_config(stack)  # fails early, with the known stacks, on an unknown stack
         self.stack = stack
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.progress = progress
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.root = Path(tempfile.mkdtemp(prefix="localcloud-"))

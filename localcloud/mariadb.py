@@ -41,7 +41,7 @@ def find_binary(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -66,7 +66,7 @@ class MariaDB:
         try:
             self._install(install_db)
             for attempt in range(3):  # another process may take the free port before mariadbd binds it
-                self.port = _free_port()
+                self.port = free_port()
                 try:
                     self._launch(server)
                     break

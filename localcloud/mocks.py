@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import pulumi
 
-from harness.fake_cloud import computed_outputs, physical_name
+from harness.fake_cloud import FakeCloudMocks, computed_outputs, physical_name
 
 INERT = {
     "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/securityGroup:SecurityGroup",
@@ -57,7 +57,9 @@ def _archive_bytes(archive: Any) -> bytes:
     return Path(archive.path).read_bytes()
 
 
-class LocalCloudMocks(pulumi.runtime.Mocks):
+class LocalCloudMocks(FakeCloudMocks):
+    """Invokes (availability zones) are answered as by the harness's fake cloud; resources are provisioned."""
+
     def __init__(self, clients: dict, database: LocalDatabase, add_stream_mapping: Callable[[str, dict], None],
                  on_provisioned: Callable[[Provisioned], None]):
         self.c = clients
@@ -66,11 +68,6 @@ class LocalCloudMocks(pulumi.runtime.Mocks):
         self.on_provisioned = on_provisioned
         self.provisioned: list[Provisioned] = []
         self._lock = threading.Lock()
-
-    def call(self, args: pulumi.runtime.MockCallArgs):
-        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": ["us-east-1a", "us-east-1b"], "zoneIds": ["use1-az1", "use1-az2"], "id": "us-east-1"}
-        raise UnsupportedResource(f"localcloud cannot answer the invoke {args.token}")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         if not args.custom:

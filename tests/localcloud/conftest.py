@@ -5,6 +5,7 @@ import pytest
 
 from localcloud.__main__ import run_steps
 from localcloud.cloud import LocalCloud
+from localcloud.events_file import for_bus
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,11 @@ def query(detail: dict) -> dict:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def put(cloud: LocalCloud, entries: list[dict]) -> None:
+    """PutEvents on the stack's bus, without waiting for the system to settle."""
+    cloud.put_events(for_bus(entries, cloud.outputs["EventBridgeARN"]))
 
 
 def send(cloud: LocalCloud, *steps: list[dict]) -> list[dict]:

@@ -89,14 +89,13 @@ def test_a_missing_database_binary_says_how_to_install_it(monkeypatch, capsys):
 @pytest.mark.xdist_group("localcloud")
 def test_serve_answers_aws_clients_until_ctrl_c_and_cleans_up(tmp_path: Path):
     import signal
-    import socket
     import time
 
     import boto3
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    from localcloud.mariadb import free_port
+
+    port = free_port()
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     process = subprocess.Popen([sys.executable, "-m", "localcloud", "serve", "--port", str(port)], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from localcloud.events_file import for_bus
-from tests.localcloud.conftest import command, unique
+from tests.localcloud.conftest import command, put, unique
 
 pytestmark = pytest.mark.xdist_group("localcloud")
 
@@ -23,7 +22,7 @@ def snapshot(cloud) -> dict:
 def test_the_database_dies_mid_stream_and_comes_back_every_order_projected_exactly_once(cloud):
     item = unique("crash-item")
     orders = [unique("crash") for _ in range(30)]
-    cloud.put_events(for_bus([create(order, item, n + 1) for n, order in enumerate(orders)], cloud.outputs["EventBridgeARN"]))
+    put(cloud, [create(order, item, n + 1) for n, order in enumerate(orders)])
     cloud.wait_for_executions()
     invocations = []
 
@@ -50,9 +49,9 @@ def test_the_database_dies_mid_stream_and_comes_back_every_order_projected_exact
 
 def test_a_batch_delivered_twice_and_older_versions_after_newer_leave_the_read_model_unchanged(cloud):
     order = unique("replay")
-    cloud.put_events(for_bus([create(order, unique("replay-item"), 4)], cloud.outputs["EventBridgeARN"]))
+    put(cloud, [create(order, unique("replay-item"), 4)])
     cloud.settle()
-    cloud.put_events(for_bus([command({"command": "cancelOrder", "orderId": order})], cloud.outputs["EventBridgeARN"]))
+    put(cloud, [command({"command": "cancelOrder", "orderId": order})])
     cloud.settle()
     stream_arn = cloud.program.one("aws:dynamodb/table:Table").state["streamArn"]
     streams = cloud.clients["dynamodbstreams"]
