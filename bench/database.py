@@ -4,9 +4,8 @@ handlers loaded against it as tests load them (environment settings, IAM tokens 
 from __future__ import annotations
 
 import contextlib
-import importlib
+import importlib.util
 import os
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +51,7 @@ class BenchDatabase:
         self._saved_env: dict[str, str | None] = {}
         self._server_pid = 0
         self._status: pymysql.Connection | None = None
+        self._containers = 0
 
     def __enter__(self) -> BenchDatabase:
         self.server.start()
@@ -126,7 +126,11 @@ class BenchDatabase:
         for name, value in environment.items():
             self._saved_env.setdefault(name, os.environ.get(name))
             os.environ[name] = value
-        name = f"{function}.handler"
+        # Loaded under a name of its own, so the module others imported as `<function>.handler` stays theirs.
+        self._containers += 1
+        spec = importlib.util.spec_from_file_location(f"bench_{function}_handler_{self._containers}",
+                                                      FUNCTIONS_DIR / function / "handler.py")
+        module = importlib.util.module_from_spec(spec)
         with handler_output_dropped():  # the module's loggers are created now, on the dropped stream
-            module = importlib.reload(sys.modules[name]) if name in sys.modules else importlib.import_module(name)
+            spec.loader.exec_module(module)
         return module.handler

@@ -26,4 +26,6 @@ def latency_ms(samples_s: list[float]) -> dict[str, float]:
 
 
 def ratio(numerator: float, denominator: float, digits: int = 2) -> float:
-    return round(numerator / denominator, digits)
+    """numerator / denominator rounded to `digits`, or to two significant figures where that would give 0."""
+    value = numerator / denominator
+    return round(value, digits) or float(f"{value:.2g}")

@@ -34,18 +34,21 @@ class LambdaContext:
 
 def _emulate_iam_database_auth() -> None:
     """Aurora checks IAM tokens with its AWS authentication plugin; the local MariaDB has password users instead.
-    The SDK's token signer returns that password, so the function's code path is unchanged."""
+    The function still signs its token (the real code runs); the token then stands for that user's password."""
     passwords = json.loads(os.environ.pop("LOCALCLOUD_DB_PASSWORDS", "{}"))
     if not passwords:
         return
-    import botocore.signers
+    from orders_db import rds_token
 
-    def generate_db_auth_token(self, DBHostname, Port, DBUsername, Region=None):
-        if DBUsername not in passwords:
-            raise ValueError(f"localcloud: no IAM-authenticated database user {DBUsername!r}")
-        return passwords[DBUsername]
+    sign = rds_token.auth_token
 
-    botocore.signers.generate_db_auth_token = generate_db_auth_token
+    def auth_token(host, port, user, region, credentials, now=None):
+        sign(host, port, user, region, credentials, now)  # fails as it would on AWS, e.g. without credentials
+        if user not in passwords:
+            raise ValueError(f"localcloud: no IAM-authenticated database user {user!r}")
+        return passwords[user]
+
+    rds_token.auth_token = auth_token
 
 
 def _error(error: BaseException, error_type: str | None = None) -> dict:

@@ -3,7 +3,6 @@ per-container connection reused across invocations that reconnects once when the
 
 from __future__ import annotations
 
-import functools
 import os
 import ssl
 import time
@@ -14,6 +13,8 @@ from typing import TypeVar
 
 import pymysql
 from pymysql.cursors import Cursor
+
+from orders_db import rds_token
 
 T = TypeVar("T")
 
@@ -48,17 +49,9 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
-@functools.cache
-def _rds_client(region: str):
-    import boto3  # deferred: only connections with IAM authentication need it, and it is slow to import
-
-    return boto3.client("rds", region_name=region)
-
-
 def auth_token(host: str, port: int, user: str) -> str:
     """An IAM database authentication token, used as the password. Offline runs replace this function."""
-    region = os.environ["AWS_REGION"]
-    return _rds_client(region).generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user, Region=region)
+    return rds_token.auth_token(host, port, user, os.environ["AWS_REGION"], rds_token.Credentials.from_env())
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from boto3.dynamodb.types import TypeDeserializer
+# boto3's TypeDeserializer as Powertools vendors it: the same conversions without importing boto3, which would
+# add about a third of a second to every cold start of the projector.
+from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
 
 CREATED = "orderCreated"
 CANCELLED = "orderCancelled"
@@ -57,7 +59,7 @@ def parse_record(record: dict) -> OrderChange:
         raise PoisonRecord(f"{event_name} record without {image_name} (the stream must be NEW_AND_OLD_IMAGES)")
     try:
         order = {name: _deserializer.deserialize(value) for name, value in image.items()}
-    except (TypeError, ValueError, ArithmeticError, AttributeError) as error:
+    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as error:
         raise PoisonRecord(f"{image_name} is not valid DynamoDB JSON: {error}") from None
     change = _order_change(order)
     if event_name == "REMOVE":

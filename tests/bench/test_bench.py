@@ -4,10 +4,12 @@ number positive. No timing is asserted: benchmarks print numbers, they are not t
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
-from bench import cold_start, idle_cost, program_time, projector_throughput, query_latency
+from bench import cold_start, idle_cost, program_time, projector_throughput, query_latency, report
+from bench.database import PROJECTOR, BenchDatabase
 from harness.program import RegisteredResource
 
 LATENCY = {"p50_ms", "p95_ms", "p99_ms"}
@@ -112,3 +114,20 @@ def test_idle_cost_refuses_what_it_cannot_price():
     table = json.loads(idle_cost.PRICE_TABLE.read_text())
     with pytest.raises(idle_cost.UnpricedResource, match="aws:ec2/instance:Instance"):
         idle_cost.monthly_charges([resource("aws:ec2/instance:Instance", "vm")], table)
+
+
+def test_a_ratio_is_never_rounded_to_zero():
+    assert report.ratio(1273.4, 1, 0) == 1273
+    assert report.ratio(0.4, 1, 0) == 0.4  # the sample is faster at tiny sizes: say so, not 0
+    assert report.ratio(1, 300) == 0.0033
+    assert report.ratio(0, 5) == 0
+
+
+def test_a_benchmark_container_leaves_the_tests_handler_module_alone():
+    import projector.handler
+
+    with BenchDatabase() as db:
+        db.create_read_models("bench_isolation")
+        handler = db.handler("projector", PROJECTOR, "bench_isolation")
+    assert handler is not projector.handler.handler
+    assert sys.modules["projector.handler"] is projector.handler

@@ -94,15 +94,6 @@ def test_the_iam_token_is_cached_for_ten_minutes_and_renewed_after_a_dropped_con
         database.close()
 
 
-def test_auth_token_signs_an_rds_connect_request_locally(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    token = connection.auth_token("cluster.example", 3306, "cqrs_reader")
-    assert token.startswith("cluster.example:3306/?Action=connect&DBUser=cqrs_reader&")
-    assert "X-Amz-Signature=" in token and "eu-west-1%2Frds-db%2Faws4_request" in token
-
-
 def test_reads_see_data_committed_since_the_previous_read(projector_db, reader_db):
     count = scalar("SELECT COUNT(*) FROM item_totals")
     assert reader_db.read(count) == 0

@@ -4,7 +4,11 @@ import re
 from datetime import datetime
 
 import pytest
+from boto3.dynamodb import types as boto3_types
+from hypothesis import given
+from hypothesis import strategies as st
 
+from orders_db import stream_records
 from orders_db.stream_records import CANCELLED, CREATED, REMOVED, PoisonRecord, parse_record
 from orders_test_support import cancelled, created, image, record, removed
 
@@ -92,7 +96,7 @@ def _with(field, value, order_id="o"):
         (_with("items", {"L": [{"M": {"itemid": {"S": "a"}, "quantity": {"N": "10001"}}}]}), "items[0].quantity"),
         (_with("items", {"L": [{"M": {"itemid": {"S": "a"}, "quantity": {"N": "2.5"}}}]}), "items[0].quantity"),
         (_with("items", {"L": [{"M": {"itemid": {"S": "a"}, "quantity": {"S": "2"}}}]}), "items[0].quantity"),
-        (_with("items", {"L": [{"M": {"itemid": {"S": "a"}, "quantity": {"N": "abc"}}}]}), "quantity"),
+        (_with("items", {"L": [{"M": {"itemid": {"S": "a"}, "quantity": {"N": "abc"}}}]}), "DynamoDB JSON"),
         (_with("version", {"X": "1"}), "DynamoDB JSON"),
         (record("INSERT", "o"), "NewImage"),
         (record("REMOVE", "o", new=image("o", 1, CREATED, "2022-10-13T19:00:00Z", ITEMS)), "OldImage"),
@@ -104,3 +108,45 @@ def _with(field, value, order_id="o"):
 def test_malformed_records_are_poison(poison, reason):
     with pytest.raises(PoisonRecord, match=re.escape(reason)):
         parse_record(poison)
+
+
+# The projector reads images with Powertools' copy of boto3's TypeDeserializer (no boto3 import at cold start):
+# whatever DynamoDB can hold, both read alike, and what boto3's rejects, the copy rejects too.
+dynamodb_values = st.recursive(
+    st.none() | st.booleans() | st.text(max_size=20) | st.binary(max_size=8)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**30), max_value=10**30)
+    | st.integers(min_value=-(10**37), max_value=10**37),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(dynamodb_values)
+def test_the_deserializer_reads_dynamodb_json_as_boto3s_does(value):
+    serialized = boto3_types.TypeSerializer().serialize(value)
+    theirs = boto3_types.TypeDeserializer().deserialize(serialized)
+    assert stream_records._deserializer.deserialize(serialized) == plain(theirs)
+
+
+def plain(value):
+    """boto3 wraps binary values in its Binary class; the copy returns the bytes."""
+    if isinstance(value, boto3_types.Binary):
+        return value.value
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
+MALFORMED = [{}, {"X": "1"}, {"N": "1e999"}, {"N": "1." + "0" * 40 + "1"}, {"L": [{}]},
+             {"M": {"a": {"Q": 1}}}, {"N": None}]
+
+
+@pytest.mark.parametrize("malformed", MALFORMED)
+def test_what_boto3s_deserializer_rejects_the_projector_rejects(malformed):
+    with pytest.raises(Exception):
+        boto3_types.TypeDeserializer().deserialize(malformed)
+    with pytest.raises(PoisonRecord, match="not valid DynamoDB JSON"):
+        parse_record(record("INSERT", "1", new={**image("1", 1, CREATED, "2022-10-13T19:00:00Z", [("z1", 1)]),
+                                                "extra": malformed}))
