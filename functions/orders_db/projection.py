@@ -59,7 +59,7 @@ def _lock_orders(cursor: Cursor, order_ids: list[str]) -> dict[str, tuple[int, b
 
 
 def _write(cursor: Cursor, changes: list[OrderChange], stored: dict[str, tuple[int, bool]]) -> None:
-    totals = _TotalsDelta()
+    removed = _RemovedLines()
     # Only orders already in the read model have lines to replace: a batch of new orders reads and deletes none.
     existing = [change.order_id.encode() for change in changes if change.order_id in stored]
     for chunk in _chunks(existing):
@@ -69,11 +69,7 @@ def _write(cursor: Cursor, changes: list[OrderChange], stored: dict[str, tuple[i
             chunk,
         )
         for item_id, quantity, order_date in cursor.fetchall():
-            totals.remove(item_id.decode(), order_date, quantity)
-    for change in changes:
-        if change.status == CREATED:
-            for item_id, quantity in change.items:
-                totals.add(item_id, change.order_date, quantity)
+            removed.add(item_id, order_date, quantity)
 
     cursor.executemany(
         "INSERT INTO orders (order_id, version, status, order_date) VALUES (%s, %s, %s, %s)"
@@ -94,52 +90,52 @@ def _write(cursor: Cursor, changes: list[OrderChange], stored: dict[str, tuple[i
             " VALUES (%s, %s, %s, %s, %s, %s)",
             lines,
         )
-    _update_item_totals(cursor, totals)
-    _update_monthly_totals(cursor, totals)
+    # The lines that stopped counting leave the totals, the lines that count now join them.
+    _decrease(cursor, "item_totals", ("item_id",), sorted(((item,), -q) for item, q in removed.per_item.items()))
+    _decrease(cursor, "item_monthly_totals", ("item_id", "order_month"),
+              sorted((key, -q) for key, q in removed.per_month.items()))
+    written = [change.order_id.encode() for change in changes if change.status == CREATED]
+    for chunk in _chunks(written):
+        _add_counted_lines(cursor, chunk)
+    _settle_items_that_lost_lines(cursor, sorted(removed.per_item), sorted(removed.per_month))
 
 
-class _TotalsDelta:
-    """Net quantity changes per item and per item and UTC month, from lines that stop or start counting."""
+class _RemovedLines:
+    """Quantities of the replaced lines that counted, per item and per item and UTC month."""
 
     def __init__(self) -> None:
-        self.per_item: dict[str, int] = defaultdict(int)
-        self.per_month: dict[tuple[str, date], int] = defaultdict(int)
-        self.latest_added: dict[str, datetime] = {}  # latest date of the lines that start counting, per item
-        self.losing: set[str] = set()  # items with lines that stop counting: their last date is recomputed
+        self.per_item: dict[bytes, int] = defaultdict(int)
+        self.per_month: dict[tuple[bytes, date], int] = defaultdict(int)
 
-    def add(self, item_id: str, order_date: datetime, quantity: int) -> None:
-        self._move(item_id, order_date, quantity)
-        self.latest_added[item_id] = max(order_date, self.latest_added.get(item_id, order_date))
-
-    def remove(self, item_id: str, order_date: datetime, quantity: int) -> None:
-        self._move(item_id, order_date, -quantity)
-        self.losing.add(item_id)
-
-    def _move(self, item_id: str, order_date: datetime, quantity: int) -> None:
+    def add(self, item_id: bytes, order_date: datetime, quantity: int) -> None:
         self.per_item[item_id] += quantity
         self.per_month[(item_id, date(order_date.year, order_date.month, 1))] += quantity
 
 
-def _update_item_totals(cursor: Cursor, totals: _TotalsDelta) -> None:
-    touched = sorted(totals.per_item)
-    # An increase has added lines; when the item lost none, its last date is the later of the stored one and
-    # theirs. Items that lost lines get theirs recomputed below, whatever their net change.
-    increases = [
-        (item_id.encode(), totals.per_item[item_id], totals.latest_added[item_id].date())
-        for item_id in touched
-        if totals.per_item[item_id] > 0
-    ]
-    if increases:
-        cursor.executemany(
-            "INSERT INTO item_totals (item_id, total_ordered, last_order_date) VALUES (%s, %s, %s)"
-            " ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered),"
-            " last_order_date = GREATEST(last_order_date, VALUES(last_order_date))",
-            increases,
-        )
-    decreases = [((item_id.encode(),), delta) for item_id in touched if (delta := totals.per_item[item_id]) < 0]
-    _decrease(cursor, "item_totals", ("item_id",), decreases)
-    # Only an item that lost lines can fall to zero or see its last date move back.
-    for chunk in _chunks([item_id.encode() for item_id in sorted(totals.losing)]):
+def _add_counted_lines(cursor: Cursor, order_ids: list[bytes]) -> None:
+    """Add the orders' counted lines, just written, to the totals: summed by the server from order_lines, so
+    that only the order ids travel, not a row per item and per item and month."""
+    cursor.execute(
+        "INSERT INTO item_totals (item_id, total_ordered, last_order_date)"
+        " SELECT item_id, SUM(quantity), DATE(MAX(order_date)) FROM order_lines"
+        f" WHERE order_id IN ({_placeholders(order_ids)}) AND counted = 1 GROUP BY item_id"
+        " ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered),"
+        " last_order_date = GREATEST(last_order_date, VALUES(last_order_date))",
+        order_ids,
+    )
+    cursor.execute(
+        "INSERT INTO item_monthly_totals (item_id, order_month, total_ordered)"
+        " SELECT item_id, DATE(order_date) - INTERVAL (DAYOFMONTH(order_date) - 1) DAY AS order_month,"
+        " SUM(quantity) FROM order_lines"
+        f" WHERE order_id IN ({_placeholders(order_ids)}) AND counted = 1 GROUP BY item_id, order_month"
+        " ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered)",
+        order_ids,
+    )
+
+
+def _settle_items_that_lost_lines(cursor: Cursor, items: list[bytes], months: list[tuple[bytes, date]]) -> None:
+    """Only a total that lost lines can fall to zero (its row goes) or see its last date move back."""
+    for chunk in _chunks(items):
         cursor.execute(
             f"DELETE FROM item_totals WHERE item_id IN ({_placeholders(chunk)}) AND total_ordered = 0", chunk
         )
@@ -151,20 +147,7 @@ def _update_item_totals(cursor: Cursor, totals: _TotalsDelta) -> None:
             f" WHERE t.item_id IN ({_placeholders(chunk)})",
             chunk,
         )
-
-
-def _update_monthly_totals(cursor: Cursor, totals: _TotalsDelta) -> None:
-    changes = sorted(((item_id.encode(), month), delta) for (item_id, month), delta in totals.per_month.items())
-    increases = [(*key, delta) for key, delta in changes if delta > 0]
-    if increases:
-        cursor.executemany(
-            "INSERT INTO item_monthly_totals (item_id, order_month, total_ordered) VALUES (%s, %s, %s)"
-            " ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered)",
-            increases,
-        )
-    decreases = [(key, delta) for key, delta in changes if delta < 0]
-    _decrease(cursor, "item_monthly_totals", ("item_id", "order_month"), decreases)
-    for chunk in _chunks([key for key, delta in decreases]):
+    for chunk in _chunks(months):
         cursor.execute(
             "DELETE FROM item_monthly_totals WHERE total_ordered = 0"
             f" AND (item_id, order_month) IN ({', '.join(['(%s, %s)'] * len(chunk))})",
