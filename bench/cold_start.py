@@ -23,14 +23,14 @@ from pathlib import Path
 from bench.report import emit, say
 from harness.program import run_program
 
-FULL = {"repeats": 5}
+FULL = {"repeats": 9}
 QUICK = {"repeats": 3}
 _IMPORT = """
 import importlib, json, sys, time
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 importlib.import_module(sys.argv[1])
-elapsed = time.perf_counter() - start
-print(json.dumps({"import_s": elapsed, "files": {name: getattr(module, "__file__", None)
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"import_s": elapsed, "cpu_s": cpu, "files": {name: getattr(module, "__file__", None)
                                                  for name, module in sys.modules.items()}}))
 """
 
@@ -57,14 +57,20 @@ def run(repeats: int) -> dict:
             _import_once(module, code, layer / "python", environment, cache, write_bytecode=True)
             # The runtime's bytecode stays cached; the archives' goes, so that every timed import compiles them.
             shutil.rmtree(cache / Path(temp).relative_to("/"), ignore_errors=True)
-            times = [_import_once(module, code, layer / "python", environment, cache) for _ in range(repeats)]
-            figures["handlers"][name] = {"import_ms": round(statistics.median(times) * 1000, 1),
-                                         "archive_bytes": archive.stat().st_size}
-            say(f"  {name:<22} {figures['handlers'][name]['import_ms']:7.1f} ms   code archive"
+            runs = [_import_once(module, code, layer / "python", environment, cache) for _ in range(repeats)]
+            figures["handlers"][name] = {
+                "import_ms": round(statistics.median(wall for wall, _ in runs) * 1000, 1),
+                # CPU time stays put when other tenants of a shared machine take the processor for a while.
+                "import_cpu_ms": round(statistics.median(cpu for _, cpu in runs) * 1000, 1),
+                "archive_bytes": archive.stat().st_size,
+            }
+            say(f"  {name:<22} {figures['handlers'][name]['import_ms']:7.1f} ms"
+                f" ({figures['handlers'][name]['import_cpu_ms']:5.1f} ms CPU)   code archive"
                 f" {archive.stat().st_size / 1024:7.1f} KiB")
     say(f"  dependency layer: {figures['layer_bytes'] / 1024:.0f} KiB zipped,"
         f" {figures['layer_unzipped_bytes'] / 1024:.0f} KiB unzipped")
     figures["max_import_ms"] = max(h["import_ms"] for h in figures["handlers"].values())
+    figures["max_import_cpu_ms"] = max(h["import_cpu_ms"] for h in figures["handlers"].values())
     figures["max_archive_bytes"] = max(h["archive_bytes"] for h in figures["handlers"].values())
     return emit("cold_start", figures)
 
@@ -81,7 +87,8 @@ def _unzipped_size(archive: Path) -> int:
 
 
 def _import_once(module: str, code: Path, layer: Path, environment: dict[str, str], cache: Path,
-                 write_bytecode: bool = False) -> float:
+                 write_bytecode: bool = False) -> tuple[float, float]:
+    """(wall, CPU) seconds of the import."""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join([str(code), str(layer)]),
            "PYTHONPYCACHEPREFIX": str(cache), "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
            **environment}
@@ -91,7 +98,7 @@ def _import_once(module: str, code: Path, layer: Path, environment: dict[str, st
                             text=True, check=True)
     report = json.loads(result.stdout.splitlines()[-1])
     _check_origins(report["files"], {code: _top_level(code), layer: _top_level(layer)})
-    return report["import_s"]
+    return report["import_s"], report["cpu_s"]
 
 
 def _top_level(directory: Path) -> set[str]:

@@ -13,15 +13,14 @@ from components.packaging import Archive
 # Actions AWS does not let you scope to a resource, so they must name "*". Every `*` resource in this program
 # comes from this table; tests and the policy pack check against it.
 UNSCOPED_ACTIONS = {
-    # Lambda creates, describes and deletes the ENIs of a VPC function before any ARN exists.
+    # Lambda creates, describes and deletes the ENIs of a VPC function before any ARN exists (exactly the EC2
+    # actions of AWSLambdaVPCAccessExecutionRole).
     "ec2:CreateNetworkInterface": "Lambda VPC networking: ENIs are created before their ARN exists",
     "ec2:DescribeNetworkInterfaces": "Lambda VPC networking: Describe* actions support no resource ARN",
     "ec2:DeleteNetworkInterface": "Lambda VPC networking: ENIs are deleted by Lambda on scale-in",
     "ec2:AssignPrivateIpAddresses": "Lambda VPC networking: address assignment on Lambda-managed ENIs",
     "ec2:UnassignPrivateIpAddresses": "Lambda VPC networking: address release on Lambda-managed ENIs",
     "ec2:DescribeSubnets": "Lambda VPC networking: Describe* actions support no resource ARN",
-    "ec2:DescribeSecurityGroups": "Lambda VPC networking: Describe* actions support no resource ARN",
-    "ec2:DescribeVpcs": "Lambda VPC networking: Describe* actions support no resource ARN",
     # X-Ray has no resource-level permissions for trace ingestion.
     "xray:PutTraceSegments": "X-Ray ingestion supports no resource ARN",
     "xray:PutTelemetryRecords": "X-Ray ingestion supports no resource ARN",
@@ -39,8 +38,7 @@ UNSCOPED_ACTIONS = {
 }
 
 VPC_ACCESS_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-                      "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "ec2:DescribeSubnets",
-                      "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"]
+                      "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "ec2:DescribeSubnets"]
 XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
                 "xray:GetSamplingTargets"]
 

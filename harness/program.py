@@ -86,7 +86,17 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> dict
               for key, spec in (project.get("config") or {}).items() if "default" in spec}
     config |= {key: _config_text(value) for key, value in (yaml.safe_load(stack_file.read_text())["config"]).items()}
     config |= {key: _config_text(value) for key, value in (overrides or {}).items()}
+    # As the CLI does: a project key the project does not declare is a typo, not a setting to ignore.
+    declared = {f"{PROJECT}:{key}" for key in project.get("config") or {}}
+    undeclared = sorted(key for key in config if key.startswith(f"{PROJECT}:") and key not in declared)
+    if undeclared:
+        raise UndeclaredConfig(f"Stack '{stack}' uses configuration value '{undeclared[0]}' which is not defined by"
+                               " the project configuration (Pulumi.yaml)")
     return config
+
+
+class UndeclaredConfig(ValueError):
+    """A stack sets a project key that Pulumi.yaml does not declare; `pulumi up` refuses it the same way."""
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):

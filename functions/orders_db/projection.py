@@ -114,11 +114,12 @@ class _RemovedLines:
 
 def _add_counted_lines(cursor: Cursor, order_ids: list[bytes]) -> None:
     """Add the orders' counted lines, just written, to the totals: summed by the server from order_lines, so
-    that only the order ids travel, not a row per item and per item and month."""
+    that only the order ids travel, not a row per item and per item and month. Rows are upserted in key order,
+    as every other statement here touches them, so that concurrent batches lock them in the same order."""
     cursor.execute(
         "INSERT INTO item_totals (item_id, total_ordered, last_order_date)"
         " SELECT item_id, SUM(quantity), DATE(MAX(order_date)) FROM order_lines"
-        f" WHERE order_id IN ({_placeholders(order_ids)}) AND counted = 1 GROUP BY item_id"
+        f" WHERE order_id IN ({_placeholders(order_ids)}) AND counted = 1 GROUP BY item_id ORDER BY item_id"
         " ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered),"
         " last_order_date = GREATEST(last_order_date, VALUES(last_order_date))",
         order_ids,
@@ -127,7 +128,8 @@ def _add_counted_lines(cursor: Cursor, order_ids: list[bytes]) -> None:
         "INSERT INTO item_monthly_totals (item_id, order_month, total_ordered)"
         " SELECT item_id, DATE(order_date) - INTERVAL (DAYOFMONTH(order_date) - 1) DAY AS order_month,"
         " SUM(quantity) FROM order_lines"
-        f" WHERE order_id IN ({_placeholders(order_ids)}) AND counted = 1 GROUP BY item_id, order_month"
+        f" WHERE order_id IN ({_placeholders(order_ids)}) AND counted = 1"
+        " GROUP BY item_id, order_month ORDER BY item_id, order_month"
         " ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered)",
         order_ids,
     )
