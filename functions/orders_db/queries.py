@@ -117,6 +117,10 @@ def _limit(value: object) -> int:
 def _identifier(value: object, field: str) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
         raise BadRequest(f"{field} must be a string of 1 to {MAX_ID_LENGTH} characters")
+    try:
+        value.encode("utf-8")  # ids are stored and compared as UTF-8 bytes
+    except UnicodeEncodeError:  # a lone surrogate: a valid JSON escape, but no text
+        raise BadRequest(f"{field} must be valid Unicode text") from None
     return value
 
 

@@ -22,9 +22,12 @@ from pymysql.cursors import Cursor
 
 LOCK_NAME = "cqrs_orders_migrations"
 LOCK_TIMEOUT_S = 120
-# The tables the functions may touch (not schema_migrations). A migration adding a read model adds it here.
-READ_MODEL_TABLES = ("orders", "order_lines", "item_totals", "item_monthly_totals")
-PROJECTOR_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+# The tables the functions may touch (not schema_migrations), with what the projector may do to each: orders
+# keep a tombstone when deleted, so their rows are never deleted. A migration adding a read model adds it here.
+PROJECTOR_PRIVILEGES = {"orders": "SELECT, INSERT, UPDATE", "order_lines": "SELECT, INSERT, UPDATE, DELETE",
+                        "item_totals": "SELECT, INSERT, UPDATE, DELETE",
+                        "item_monthly_totals": "SELECT, INSERT, UPDATE, DELETE"}
+READ_MODEL_TABLES = tuple(PROJECTOR_PRIVILEGES)
 READER_PRIVILEGES = "SELECT"
 USER_AUTH_MODES = ("iam", "password")
 
@@ -166,14 +169,15 @@ def _apply_pending(
 
 
 def _ensure_users(cursor: Cursor, database: str, users: DatabaseUsers) -> None:
-    for user, privileges in ((users.projector, PROJECTOR_PRIVILEGES), (users.reader, READER_PRIVILEGES)):
+    for user, privileges in ((users.projector, PROJECTOR_PRIVILEGES),
+                             (users.reader, dict.fromkeys(READ_MODEL_TABLES, READER_PRIVILEGES))):
         cursor.execute("SELECT 1 FROM mysql.user WHERE User = %s AND Host = %s", (user, "%"))
         if cursor.fetchone() is None:
             if users.auth != "iam":
                 raise MigrationError(f"database user {user!r}@'%' does not exist (DB_USER_AUTH={users.auth})")
             cursor.execute("CREATE USER %s@%s IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'", (user, "%"))
-        for table in READ_MODEL_TABLES:
-            cursor.execute(f"GRANT {privileges} ON `{database}`.`{table}` TO %s@%s", (user, "%"))
+        for table, granted in privileges.items():
+            cursor.execute(f"GRANT {granted} ON `{database}`.`{table}` TO %s@%s", (user, "%"))
 
 
 def _end_of_quoted(sql: str, start: int) -> int:

@@ -96,6 +96,10 @@ def _order_change(order: dict) -> OrderChange:
 def _identifier(value: object, field: str) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
         raise PoisonRecord(f"{field} must be a string of 1..{MAX_ID_LENGTH} characters")
+    try:
+        value.encode("utf-8")  # stored as UTF-8 bytes
+    except UnicodeEncodeError:
+        raise PoisonRecord(f"{field} must be valid Unicode text") from None
     return value
 
 

@@ -38,11 +38,17 @@ def _identifier(value: Any, field: str) -> str:
         raise _invalid(f"{field} must be a string of 1 to {ID_MAX_CHARS} characters, got {type(value).__name__}")
     if not 1 <= len(value) <= ID_MAX_CHARS:
         raise _invalid(f"{field} must be a string of 1 to {ID_MAX_CHARS} characters, got {len(value)} characters")
+    if not _is_text(value):  # a lone surrogate: a valid JSON escape, but no storable text
+        raise _invalid(f"{field} must be valid Unicode text")
+    return value
+
+
+def _is_text(value: str) -> bool:
     try:
         value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: valid JSON escape, not storable text
-        raise _invalid(f"{field} must be valid Unicode text") from None
-    return value
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _quantity(value: Any, field: str) -> int:
@@ -84,9 +90,9 @@ def _order_date(time: Any) -> str:
 def _order_id_or_none(detail: Any) -> str | None:
     if isinstance(detail, dict):
         value = detail.get("orderId")
-        if isinstance(value, str) and 1 <= len(value) <= ID_MAX_CHARS:
+        if isinstance(value, str) and 1 <= len(value) <= ID_MAX_CHARS and _is_text(value):
             return value
-    return None
+    return None  # the response must not echo an id it could not publish
 
 
 def check_command(detail: Any, time: Any) -> dict:

@@ -147,6 +147,10 @@ def _b64(data: bytes) -> str:
         ({"query": "getOrder"}, "orderId"),
         ({"query": "getOrder", "orderId": 6101}, "orderId"),
         ({"query": "getOrder", "orderId": None}, "orderId"),
+        # A lone surrogate is a valid JSON escape but no text: a client error, not an encoding exception.
+        ({"query": "getOrder", "orderId": "bad\ud800id"}, "orderId"),
+        ({"query": "monthlySalesByItem", "itemid": "\udfffz"}, "itemid"),
+        ({"query": "itemsSalesReport", "nextToken": _b64(b'{"after": "\\ud800"}')}, "nextToken"),
     ],
 )
 def test_bad_parameters_are_a_400_naming_the_parameter(ask, detail, message):

@@ -169,7 +169,8 @@ def test_the_function_users_get_least_privilege(migrated):
         query(projector, "INSERT INTO item_totals VALUES ('x', 1, '2022-10-13')")
         query(projector, "UPDATE item_totals SET total_ordered = 2")
         query(projector, "DELETE FROM item_totals")
-        for forbidden in ("SELECT * FROM schema_migrations", "DROP TABLE orders", "CREATE TABLE t (x INT)"):
+        for forbidden in ("SELECT * FROM schema_migrations", "DROP TABLE orders", "CREATE TABLE t (x INT)",
+                          "DELETE FROM orders"):  # orders stay as tombstones
             with pytest.raises(pymysql.err.OperationalError, match="denied"):
                 query(projector, forbidden)
     finally:

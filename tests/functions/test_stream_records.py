@@ -98,6 +98,8 @@ def _with(field, value, order_id="o"):
         (_with("items", {"L": [{"M": {"itemid": {"S": "a"}, "quantity": {"S": "2"}}}]}), "items[0].quantity"),
         (_with("items", {"L": [{"M": {"itemid": {"S": "a"}, "quantity": {"N": "abc"}}}]}), "DynamoDB JSON"),
         (_with("version", {"X": "1"}), "DynamoDB JSON"),
+        (_with("orderId", {"S": "bad\ud800id"}), "orderId must be valid Unicode text"),
+        (_with("items", {"L": [{"M": {"itemid": {"S": "\udfff"}, "quantity": {"N": "1"}}}]}), "items[0].itemid"),
         (record("INSERT", "o"), "NewImage"),
         (record("REMOVE", "o", new=image("o", 1, CREATED, "2022-10-13T19:00:00Z", ITEMS)), "OldImage"),
         ({**created("o", ITEMS), "eventName": "TRUNCATE"}, "eventName"),

@@ -5,7 +5,6 @@ import json
 import pytest
 
 from harness.program import ProgramRun
-from statemachine.definition import QUERIES
 
 FUNCTION = "aws:lambda/function:Function"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -239,9 +238,14 @@ def test_code_archives_hold_only_their_function_and_shared_packages(dev):
         assert not any(n.endswith(".pyc") or "__pycache__" in n for n in names)
 
 
-@pytest.mark.parametrize("query", QUERIES)
-def test_one_function_per_query(dev, query):
-    definition = json.loads(dev.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
-    arns = {s["Parameters"]["FunctionName"] for s in definition["States"].values()
-            if s.get("Resource") == "arn:aws:states:::lambda:invoke"}
-    assert len(arns) == 4  # three queries and the command validator
+@pytest.mark.parametrize(("query", "handler"), [("itemsSalesReport", "items_sales_report.handler.handler"),
+                                                ("monthlySalesByItem", "monthly_sales_by_item.handler.handler"),
+                                                ("getOrder", "get_order.handler.handler")])
+def test_each_query_routes_to_its_own_function(dev, query, handler):
+    states = json.loads(dev.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])["States"]
+    route = next(c for c in states["RouteQuery"]["Choices"] if query in json.dumps(c))
+    function = next(f for f in dev.of_type(FUNCTION) if f.inputs["handler"] == handler)
+    assert states[route["Next"]]["Parameters"]["FunctionName"] == function.state["arn"]
+    invoked = [s["Parameters"]["FunctionName"] for s in states.values()
+               if s.get("Resource") == "arn:aws:states:::lambda:invoke"]
+    assert invoked.count(function.state["arn"]) == 1 and len(set(invoked)) == 4  # the queries and the validator

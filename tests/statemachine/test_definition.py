@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.readme import README, sample_definition, state_machine_section
+from harness.readme import README, sample_definition, settings_section, state_machine_section
 from statemachine.definition import QUERIES
 from statemachine.mermaid import transitions
 
@@ -79,3 +79,7 @@ def test_system_faults_end_failed_after_publishing():
 
 def test_readme_diagram_is_current():
     assert state_machine_section() in README.read_text(), "run: python -m harness.readme"
+
+
+def test_readme_settings_table_is_current():
+    assert settings_section() in README.read_text(), "run: python -m harness.readme"
