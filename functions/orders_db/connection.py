@@ -22,6 +22,10 @@ T = TypeVar("T")
 # timed out, the server is shutting down or was failed over (read-only), the transaction was a deadlock or
 # lock-wait victim, the IAM token was refused (the retry uses a new one), too many connections.
 _TRANSIENT_SERVER_ERRORS = frozenset({1040, 1045, 1053, 1205, 1213, 1290, 1317, 1836, 1927, 4031})
+_DEADLOCK = 1213
+# Concurrent batches (one per stream shard) can deadlock on shared totals rows; InnoDB rolls one back at once.
+DEADLOCK_ATTEMPTS = 4
+DEADLOCK_PAUSE_S = 0.02
 TLS_MODES = ("verify-full", "required", "disabled")
 PACKAGED_CA = Path(__file__).resolve().parent / "certs" / "rds-ca.pem"
 # IAM tokens live 15 minutes and are only checked when a connection opens.
@@ -44,9 +48,13 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, pymysql.err.InterfaceError):  # used a closed connection
         return True
     if isinstance(error, pymysql.err.OperationalError):
-        code = error.args[0] if error.args and isinstance(error.args[0], int) else 0
+        code = _error_code(error)
         return 2000 <= code < 3000 or code in _TRANSIENT_SERVER_ERRORS  # 2xxx: client side, e.g. connection lost
     return False
+
+
+def _error_code(error: BaseException) -> int:
+    return error.args[0] if error.args and isinstance(error.args[0], int) else 0
 
 
 def auth_token(host: str, port: int, user: str) -> str:
@@ -166,13 +174,19 @@ class Database:
                 pass  # the socket is gone already: nothing left to release
 
     def _run(self, work: Callable[[Cursor], T], *, commit: bool) -> T:
-        try:
-            return self._run_once(work, commit)
-        except pymysql.MySQLError as error:
-            if not is_transient(error):
-                raise
-            # The transaction died with the connection (or was rolled back as a deadlock victim): start over.
-            return self._run_once(work, commit)
+        attempt = 1
+        while True:
+            try:
+                return self._run_once(work, commit)
+            except pymysql.MySQLError as error:
+                # The transaction died with the connection, or was rolled back as a deadlock victim: start over,
+                # once after a lost connection, a few times (after a short pause) after a deadlock.
+                deadlock = _error_code(error) == _DEADLOCK
+                if not is_transient(error) or attempt >= (DEADLOCK_ATTEMPTS if deadlock else 2):
+                    raise
+                if deadlock:
+                    time.sleep(DEADLOCK_PAUSE_S * attempt)
+                attempt += 1
 
     def _run_once(self, work: Callable[[Cursor], T], commit: bool) -> T:
         connection = None

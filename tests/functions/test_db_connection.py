@@ -136,3 +136,28 @@ def test_the_projector_session_reads_committed(projector_db):
 )
 def test_only_connection_and_moment_errors_are_retried(error, transient):
     assert is_transient(error) is transient
+
+
+@pytest.mark.parametrize(("failures", "error", "succeeds"), [
+    (3, pymysql.err.OperationalError(1213, "Deadlock found"), True),  # a deadlock victim tries again, four times
+    (4, pymysql.err.OperationalError(1213, "Deadlock found"), False),
+    (1, pymysql.err.OperationalError(2013, "Lost connection"), True),  # a lost connection: once more
+    (2, pymysql.err.OperationalError(2013, "Lost connection"), False),
+    (1, pymysql.err.OperationalError(4025, "CONSTRAINT failed"), False),  # the statement's fault: never again
+])
+def test_work_is_run_again_only_as_often_as_its_error_deserves(projector_db, failures, error, succeeds):
+    calls = []
+
+    def work(cursor):
+        calls.append(1)
+        if len(calls) <= failures:
+            raise error
+        cursor.execute("SELECT 1")
+        return "done"
+
+    if succeeds:
+        assert projector_db.transaction(work) == "done" and len(calls) == failures + 1
+    else:
+        with pytest.raises(pymysql.err.OperationalError):
+            projector_db.transaction(work)
+        assert len(calls) == failures
