@@ -10,16 +10,28 @@ import threading
 import time
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from harness.program import UnknownStack
 from localcloud.cloud import LocalCloud
-from localcloud.events_file import EventsFileError, for_bus, load_entries
+from localcloud.events_file import EventsFileError, check_bus, for_bus, load_entries
 
 DEMO_STEPS = sorted((Path(__file__).parent / "scenarios" / "demo").glob("*.json"))
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print("error: " + " ".join(line.strip() for line in message.splitlines()), file=sys.stderr)  # one line
     return 2
+
+
+def _print_event(event: dict) -> None:
+    """One JSON line on stdout. Text that stdout cannot encode (a lone surrogate sent in an id and echoed back,
+    or a non-UTF-8 terminal) is written \\u-escaped rather than failing the command."""
+    try:
+        sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")  # encoded whole before anything is written
+    except UnicodeEncodeError:
+        sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
 
 
 def run_steps(cloud: LocalCloud, steps: list[list[dict]]) -> list[list[tuple[dict, dict]]]:
@@ -42,12 +54,18 @@ def run_steps(cloud: LocalCloud, steps: list[list[dict]]) -> list[list[tuple[dic
 
 def command_run(args) -> int:
     try:
-        steps = [load_entries(Path(path)) for path in args.events]
+        paths = [Path(path) for path in args.events]
+        steps = [load_entries(path) for path in paths]  # every file is checked before the deploy
         with LocalCloud(args.stack) as cloud:
             cloud.deploy()
-            run_steps(cloud, steps)
+            for path, entries in zip(paths, steps):  # the stack's bus is known once deployed
+                check_bus(path, entries, cloud.outputs["EventBridgeARN"])
+            try:
+                run_steps(cloud, steps)
+            except (ClientError, BotoCoreError) as error:  # a request refused as a whole, not one entry
+                return _fail(f"sending the events failed: {error}")
             for event in cloud.published():
-                print(json.dumps(event, ensure_ascii=False))
+                _print_event(event)
             _summary(cloud)
     except (EventsFileError, UnknownStack, FileNotFoundError) as error:
         return _fail(str(error))
@@ -82,7 +100,7 @@ def command_serve(args) -> int:
         while True:  # print what the system publishes, as it publishes it
             published = cloud.published()
             for event in published[shown:]:
-                print(json.dumps(event, ensure_ascii=False), flush=True)
+                _print_event(event)
             shown = len(published)
             time.sleep(0.2)
     except KeyboardInterrupt:

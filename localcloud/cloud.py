@@ -11,6 +11,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -20,7 +21,7 @@ from botocore.config import Config
 
 from components.database import MASTER_USERNAME as MASTER_USER, PROJECTOR_DB_USER, READER_DB_USER
 from harness.program import ProgramRun, run_program, stack_config
-from localcloud.eventbridge import EventBridge
+from localcloud.eventbridge import EventBridge, utf8_size
 from localcloud.lambda_runtime import LambdaRuntime
 from localcloud.mariadb import MariaDB, free_port
 from localcloud.mocks import LocalCloudMocks, LocalDatabase, Provisioned
@@ -31,6 +32,7 @@ REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud", "AWS_SECRET_ACCESS_KEY": "localcloud"}
 SERVICES = ("dynamodb", "dynamodbstreams", "events", "iam", "lambda", "logs", "secretsmanager", "sns", "sqs",
             "stepfunctions")
+MAX_EXECUTION_INPUT_BYTES = 256 * 1024  # Step Functions' quota on an execution's input, as UTF-8
 
 
 def _reset_emulated_state() -> None:
@@ -39,8 +41,44 @@ def _reset_emulated_state() -> None:
     BackendDict.reset()
 
 
+def _limit_execution_input() -> Callable[[], None]:
+    """moto starts an execution whatever its input's size; AWS refuses StartExecution with a ValidationException
+    (a client error) when the input exceeds the quota. Returns the function that restores moto."""
+    from moto.stepfunctions.exceptions import ValidationException
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(backend, state_machine_arn, name=None, execution_input=None, *args, **kwargs):
+        if utf8_size(execution_input or "") > MAX_EXECUTION_INPUT_BYTES:
+            raise ValidationException("1 validation error detected: Value at 'input' failed to satisfy constraint: "
+                                      f"Member must have length less than or equal to {MAX_EXECUTION_INPUT_BYTES}")
+        return original(backend, state_machine_arn, name, execution_input, *args, **kwargs)
+
+    StepFunctionsParserBackend.start_execution = start_execution
+    return lambda: setattr(StepFunctionsParserBackend, "start_execution", original)
+
+
 def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    sys.stderr.write(message + "\n")  # one write per line: deploy threads log concurrently
+    sys.stderr.flush()
+
+
+class DeployProgress:
+    """Numbered progress lines, one per provisioned resource; Pulumi registers resources from several threads."""
+
+    def __init__(self, progress: Callable[[str], None]):
+        self.progress = progress
+        self.started = time.monotonic()
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, record: Provisioned) -> None:
+        state = "inert" if record.inert else f"{record.seconds:.2f}s"
+        with self._lock:  # a number per line, lines whole and in number order
+            self.count += 1
+            self.progress(f"  [{self.count:3d}] {time.monotonic() - self.started:5.1f}s {record.type} {record.name} "
+                          f"({state})")
 
 
 class LocalCloud:
@@ -113,7 +151,7 @@ class LocalCloud:
                         for name in SERVICES}
         self.runtime = LambdaRuntime(self.root, self._function_env(), self.db_passwords)
         self.bridge = EventBridge(self._start_execution, self._send_to_queue)
-        self.restore = [self.runtime.install(), self.bridge.install()]
+        self.restore = [self.runtime.install(), self.bridge.install(), _limit_execution_input()]
         self.poller = StreamPoller(self.clients["dynamodbstreams"], self._invoke, self._send_to_queue)
         self.progress(f"AWS emulator (moto) on {self.endpoint}")
 
@@ -151,19 +189,11 @@ class LocalCloud:
 
     def deploy(self) -> ProgramRun:
         started = time.monotonic()
-        count = 0
-
-        def provisioned(record: Provisioned) -> None:
-            nonlocal count
-            count += 1
-            state = "inert" if record.inert else f"{record.seconds:.2f}s"
-            self.progress(f"  [{count:3d}] {time.monotonic() - started:5.1f}s {record.type} {record.name} ({state})")
-
         database = LocalDatabase("127.0.0.1", self.database.port, MASTER_USER, self.db_passwords[MASTER_USER],
                                  self.database.create_database)
         self.mocks = LocalCloudMocks(self.clients, database,
                                      lambda mapping_uuid, inputs: self.poller.add(Mapping.from_inputs(mapping_uuid, inputs)),
-                                     provisioned)
+                                     DeployProgress(self.progress))
         self.progress(f"deploying stack {self.stack} (the real __main__.py)")
         self.program = run_program(self.stack, mocks=self.mocks)
         inert = sum(1 for p in self.mocks.provisioned if p.inert)
@@ -243,8 +273,10 @@ class LocalCloud:
     # -- callbacks from the emulated services ----------------------------------------------------------------
 
     def _start_execution(self, machine_arn: str, name: str, envelope: dict) -> None:
+        # Compact UTF-8 JSON, as EventBridge sends it, so that the input quota counts what AWS counts.
+        execution_input = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
         execution = self.clients["stepfunctions"].start_execution(stateMachineArn=machine_arn, name=name,
-                                                                  input=json.dumps(envelope))
+                                                                  input=execution_input)
         self.executions.append(execution["executionArn"])
 
     def _send_to_queue(self, queue_arn: str, body: str, attributes: dict) -> None:

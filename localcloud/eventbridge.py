@@ -4,7 +4,8 @@ moto cannot deliver to a Step Functions target (it raises NotImplementedError), 
 rule. `install()` replaces `EventsBackend.put_events` with one that validates each entry, builds one envelope
 (with an ISO-8601 `time`), records it in the journal (every event published on a bus, in order), and delivers it
 to every matching rule's targets: a state machine target starts an execution with the whole envelope as input,
-retried per the target's retry policy and then sent to its dead-letter queue; other targets go to moto.
+retried per the target's retry policy (a client error is not retried, as on AWS) and then sent to its
+dead-letter queue; other targets go to moto.
 """
 
 from __future__ import annotations
@@ -16,10 +17,25 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from botocore.exceptions import ClientError
 from moto.events.models import EventsBackend
 from moto.utilities.arns import parse_arn
 
 MAX_ENTRY_BYTES = 256 * 1024
+_THROTTLING = {"ThrottlingException", "TooManyRequestsException"}
+
+
+def utf8_size(text: str) -> int:
+    # A lone surrogate counts as the one byte ("?") that Java's getBytes(UTF_8) in AWS's formula gives it.
+    return len(text.encode("utf-8", "replace"))
+
+
+def entry_size(entry: dict) -> int:
+    """AWS's documented PutEvents entry size: Time counts 14 bytes, then the UTF-8 bytes of Source, DetailType,
+    Detail and each resource; field names, the bus name and JSON quoting do not count."""
+    size = 14 if entry.get("Time") is not None else 0
+    size += sum(utf8_size(entry.get(field) or "") for field in ("Source", "DetailType", "Detail"))
+    return size + sum(utf8_size(resource) for resource in entry.get("Resources") or [])
 
 
 def _iso(value: Any) -> str:
@@ -42,9 +58,17 @@ def _entry_error(entry: dict) -> tuple[str, str] | None:
         detail = None
     if not isinstance(detail, dict):
         return "MalformedDetail", "Detail is malformed."
-    if len(json.dumps(entry).encode()) > MAX_ENTRY_BYTES:
+    if entry_size(entry) > MAX_ENTRY_BYTES:
         return "EntrySizeExceeded", "The entry exceeds the 256 KB size limit."
     return None
+
+
+def _client_error(failure: Exception) -> bool:
+    """A 4xx answer other than throttling (e.g. a ValidationException), which EventBridge does not retry."""
+    if not isinstance(failure, ClientError):
+        return False
+    status = failure.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return 400 <= status < 500 and failure.response.get("Error", {}).get("Code") not in _THROTTLING
 
 
 class EventBridge:
@@ -97,8 +121,10 @@ class EventBridge:
             try:
                 self.start_execution(target["Arn"], str(uuid.uuid4()), envelope)
                 return
-            except Exception as failure:  # EventBridge retries any delivery failure
+            except Exception as failure:
                 error = str(failure)
+                if _client_error(failure):
+                    break  # the same request would fail again: EventBridge dead-letters it without retrying
         dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
         record = {"rule": rule.arn, "target": target["Arn"], "event": envelope, "error": error}
         self.dead_letters.append(record)

@@ -90,7 +90,7 @@ class LambdaRuntime:
         self.base_env = base_env
         self.db_passwords = db_passwords
         self.environments: dict[str, _Environment] = {}
-        self.invocations: list[tuple[str, bool]] = []  # (function name, failed)
+        self.invocations: list[tuple[str, str | None]] = []  # (function name, errorType when it failed)
         self.fault: Callable[[str, Any], dict | None] | None = None  # test hook: return an error to inject
         self._lock = threading.Lock()
 
@@ -118,7 +118,7 @@ class LambdaRuntime:
         reply = (self.fault(function.function_name, event) if self.fault else None) \
             or self._environment(function).invoke(event, float(function.timeout))
         failed = "error" in reply
-        self.invocations.append((function.function_name, failed))
+        self.invocations.append((function.function_name, reply["error"].get("errorType") if failed else None))
         return json.dumps(reply["error"] if failed else reply["payload"]), failed, ""
 
     def stop(self) -> None:

@@ -3,20 +3,24 @@
 Each instance owns a temporary data directory, listens on 127.0.0.1 on a free port and on a unix socket
 inside that directory. Root (no password) is reachable over the socket only; applications connect over TCP
 with password users created by `create_user`. The server can be killed and restarted on the same data
-directory and port, to test what clients do when the database goes away.
+directory and port, to test what clients do when the database goes away. On Linux the server dies with the
+process that started it, even when that process is killed.
 """
 
 from __future__ import annotations
 
+import ctypes
 import getpass
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import pymysql
 
@@ -31,6 +35,26 @@ _SQL_MODE = (
     "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 )
 _READY_TIMEOUT_S = 30.0
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn that has Linux SIGKILL the child when its parent dies, so a killed test run or command leaves
+    no server behind. The signal follows the parent *thread* that started the child: start (and restart) the
+    server from a thread that lives as long as it should. Elsewhere there is no such mechanism: None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the call: nobody would signal us
+            os._exit(1)
+
+    return preexec
 
 
 def find_binary(name: str) -> str:
@@ -94,7 +118,8 @@ class MariaDB:
         self._terminate(signal.SIGKILL)
 
     def restart(self) -> None:
-        """Start again on the same data directory and port, after `kill()` or `shutdown()`."""
+        """Start again on the same data directory and port, after `kill()` or `shutdown()` (from a thread that
+        outlives the server: see `_die_with_parent`)."""
         if self._dir is None:
             raise RuntimeError("MariaDB was never started")
         if self.running:
@@ -195,7 +220,8 @@ class MariaDB:
         ]
         if self._tls:
             args += [f"--ssl-cert={self._tls[0]}", f"--ssl-key={self._tls[1]}"]
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         preexec_fn=_die_with_parent())
         self._wait_until_ready()
 
     def _wait_until_ready(self) -> None:

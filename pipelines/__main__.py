@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import signal
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 from .driver import (
     PROD,
@@ -19,7 +20,23 @@ from .driver import (
     Refused,
     review_stack_name,
 )
-from .summary import Report, render_json, render_text
+from .summary import EXIT_CODES, Report, render_json, render_text
+
+
+class ArgumentsError(Exception):
+    """An argument error, its text prefixed with the (sub)command's prog."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(f"{parser.prog}: {message}")
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """Raises instead of exiting on an argument error, so that main() can answer --json with a JSON document."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentsError(self, message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,12 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     confirm = argparse.ArgumentParser(add_help=False)
     confirm.add_argument("--yes", action="store_true", help="confirm changes to a protected stack")
 
-    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
+    # Subparsers are made of the parser's own class, so every level reports argument errors through main().
+    parser = _Parser(prog="python -m pipelines", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("preview", parents=[stack, policy, common], help="preview a stack")
-    commands.add_parser("up", parents=[stack, policy, confirm, common], help="deploy a stack")
-    commands.add_parser("refresh", parents=[stack, common], help="refresh a stack's state from the cloud")
-    commands.add_parser("destroy", parents=[stack, confirm, common], help="destroy a stack's resources")
+    # The four take the same options: preview changes nothing, so --yes is moot there, and refresh/destroy refuse a
+    # policy pack with a one-line error (Pipeline.run) instead of argparse's usage text.
+    engine = [stack, policy, confirm, common]
+    commands.add_parser("preview", parents=engine, help="preview a stack")
+    commands.add_parser("up", parents=engine, help="deploy a stack")
+    commands.add_parser("refresh", parents=engine, help="refresh a stack's state from the cloud")
+    commands.add_parser("destroy", parents=engine, help="destroy a stack's resources")
 
     review = commands.add_parser("review", help="ephemeral review stacks built from the dev settings")
     actions = review.add_subparsers(dest="action", required=True)
@@ -77,16 +98,26 @@ def _dispatch(pipeline: Pipeline, args: argparse.Namespace) -> Report:
     if args.command == "promote":
         return pipeline.promote(yes=args.yes)
     return pipeline.run(
-        args.command,
-        args.stack,
-        policy_pack=getattr(args, "policy_pack", None),
-        policy_config=getattr(args, "policy_config", None),
-        yes=getattr(args, "yes", False),
+        args.command, args.stack, policy_pack=args.policy_pack, policy_config=args.policy_config, yes=args.yes
     )
 
 
+def _arguments_error(argv: list[str], error: ArgumentsError) -> int:
+    if "--json" in argv:
+        words = list(itertools.takewhile(lambda word: not word.startswith("-"), argv))
+        render_json(Report(" ".join(words) or None, None, status="error", message=str(error)), sys.stdout)
+    else:  # what argparse prints
+        error.parser.print_usage(sys.stderr)
+        print(f"{error.parser.prog}: error: {error.message}", file=sys.stderr)
+    return EXIT_CODES["error"]
+
+
 def main(argv: Optional[list[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+    except ArgumentsError as error:
+        return _arguments_error(argv, error)
     # With --json, stdout carries only the final document.
     console = Console(progress=sys.stderr if args.json else sys.stdout, err=sys.stderr)
     command, stack = _label(args)

@@ -10,9 +10,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, Optional, TextIO, TypeVar
 
 import yaml
 from pulumi import automation as auto
+from pulumi.automation.errors import create_command_error
 
 from .summary import Report, format_changes
 
@@ -44,9 +46,16 @@ REVIEW_OVERRIDES = {
 
 PROMOTE_POLICY_PACK = "policy"
 PROMOTE_POLICY_CONFIG = "policy/config.prod.json"
+POLICY_MANIFEST = "PulumiPolicy.yaml"
+# The Automation API passes a policy pack to preview and up only; the CLI runs none on refresh and destroy.
+POLICY_VERBS = ("preview", "up")
 
 CLI_ROOT_VAR = "PULUMI_CLI_ROOT"
 SECRETS_PROVIDER_VAR = "PULUMI_SECRETS_PROVIDER"
+# How long an interrupted CLI may take to finish its operations in flight before `pulumi cancel` is sent: long, since
+# cancelling while it still writes state is worse than waiting (creating an Aurora cluster takes minutes).
+INTERRUPT_GRACE_VAR = "PIPELINES_INTERRUPT_GRACE"
+INTERRUPT_GRACE_DEFAULT = 600.0
 INSTALL_HINT = (
     "Pulumi CLI not found: install it with `curl -fsSL https://get.pulumi.com | sh` "
     "(or `brew install pulumi/tap/pulumi`) and make sure `pulumi` is on PATH"
@@ -137,6 +146,125 @@ class _PolicyEvents:
         return [v for v in self.violations if v["level"] == "mandatory"]
 
 
+class InterruptibleCommand(auto.PulumiCommand):
+    """The SDK's PulumiCommand, but every CLI process runs in a session of its own and can be interrupted.
+
+    The CLI takes a first SIGINT as "finish the operations in flight, then stop" and a second as "terminate now". In
+    the driver's process group it would get a terminal's Ctrl-C and the driver's forwarded one, so it runs in its own
+    session: every interrupt reaches the driver only, which forwards exactly one SIGINT per interrupt. `run` repeats
+    what PulumiCommand.run does in pulumi 3.272 (`--non-interactive`, the environment, the plugins next to the CLI
+    first, streamed lines, CommandError on failure), because that one keeps its process to itself.
+    """
+
+    def __init__(self, root: Optional[str]):
+        super().__init__(root=root)
+        self._lock = threading.Lock()
+        self._process: Optional[subprocess.Popen] = None
+        self._interrupted = False
+
+    def run(
+        self,
+        args: list[str],
+        cwd: str,
+        additional_env: Mapping[str, str],
+        on_output: Optional[Callable[[str], Any]] = None,
+        on_error: Optional[Callable[[str], Any]] = None,
+    ) -> auto.CommandResult:
+        with self._lock:
+            # Between two commands of an operation (e.g. `up`, then `stack output`) the interrupt has no CLI to
+            # reach: the next command must not start.
+            if self._interrupted:
+                raise Interrupted("interrupted before the next Pulumi command started")
+            process = self._process = self._start(args, cwd, additional_env)
+        try:
+            return self._finish(process, on_output, on_error)
+        finally:
+            with self._lock:
+                self._process = None
+
+    def interrupt(self) -> None:
+        """Send SIGINT to the running CLI, if any, and start no other command."""
+        with self._lock:
+            self._interrupted = True
+            if self._process is not None and self._process.poll() is None:
+                self._process.send_signal(signal.SIGINT)
+
+    def cancel_update(self, stack_name: str, cwd: str) -> None:
+        """`pulumi cancel` for the stack: the one command that still runs after an interrupt."""
+        self._finish(self._start(["cancel", "--yes", "--stack", stack_name], cwd, {}), None, None)
+
+    def _start(self, args: list[str], cwd: str, additional_env: Mapping[str, str]) -> subprocess.Popen:
+        options = args[: args.index("--")] if "--" in args else args
+        if "--non-interactive" not in options:
+            args = ["--non-interactive", *args]
+        env = {**os.environ, **additional_env, "PULUMI_AUTOMATION_API": "true"}
+        if os.path.isabs(self.command):
+            env["PATH"] = os.pathsep.join([os.path.dirname(self.command), env["PATH"]])
+        return subprocess.Popen(
+            [self.command, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=env,
+            encoding="utf-8",
+            start_new_session=True,
+        )
+
+    @staticmethod
+    def _finish(
+        process: subprocess.Popen, on_output: Optional[Callable[[str], Any]], on_error: Optional[Callable[[str], Any]]
+    ) -> auto.CommandResult:
+        lines: dict[Any, list[str]] = {process.stdout: [], process.stderr: []}
+
+        def consume(stream: TextIO, callback: Optional[Callable[[str], Any]]) -> None:
+            for line in iter(stream.readline, ""):
+                line = line.rstrip()
+                if callback:
+                    callback(line)
+                lines[stream].append(line)
+
+        with process:
+            readers = [
+                threading.Thread(target=consume, args=(process.stdout, on_output)),
+                threading.Thread(target=consume, args=(process.stderr, on_error)),
+            ]
+            for reader in readers:
+                reader.start()
+            for reader in readers:
+                reader.join()
+            process.wait()
+        result = auto.CommandResult(
+            stdout="\n".join(lines[process.stdout]), stderr="\n".join(lines[process.stderr]), code=process.returncode
+        )
+        if result.code != 0:
+            raise create_command_error(result)
+        return result
+
+
+def _interrupt_grace() -> float:
+    raw = os.environ.get(INTERRUPT_GRACE_VAR)
+    if raw is None:
+        return INTERRUPT_GRACE_DEFAULT
+    if not re.fullmatch(r"\d+(?:\.\d*)?", raw):
+        raise PipelineError(f"{INTERRUPT_GRACE_VAR}={raw} is not a number of seconds")
+    return float(raw)
+
+
+def _require_pack_virtualenv(pack: Path) -> None:
+    """The CLI runs a Python pack with the virtualenv its manifest names, and fails late ("... doesn't appear to be
+    a virtual environment") when it does not exist."""
+    manifest = pack / POLICY_MANIFEST
+    if not manifest.is_file():
+        raise PipelineError(f"{pack} is not a policy pack: it has no {POLICY_MANIFEST}")
+    runtime = (yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}).get("runtime")
+    venv = (runtime.get("options") or {}).get("virtualenv") if isinstance(runtime, dict) else None
+    if venv and not (pack / venv / "bin" / "python").exists():
+        raise PipelineError(
+            f"policy pack {pack} has no virtualenv {pack / venv}: create it with `python -m venv {pack / venv} && "
+            f"{pack / venv / 'bin' / 'python'} -m pip install -r {pack / 'requirements.txt'}`"
+        )
+
+
 def review_stack_name(name: str) -> str:
     if len(name) > REVIEW_NAME_MAX or not REVIEW_NAME.fullmatch(name):
         raise PipelineError(
@@ -166,9 +294,10 @@ class Pipeline:
     def __init__(self, work_dir: Path, console: Console):
         self.work_dir = work_dir.resolve()
         self.console = console
-        self._command: Optional[auto.PulumiCommand] = None
+        self._command: Optional[InterruptibleCommand] = None
         if not (self.work_dir / "Pulumi.yaml").is_file():
             raise PipelineError(f"no Pulumi.yaml in {self.work_dir}: point --work-dir at the Pulumi project")
+        self.interrupt_grace = _interrupt_grace()
 
     # --- commands -------------------------------------------------------------------------------------------
 
@@ -182,8 +311,14 @@ class Pipeline:
         yes: bool = False,
     ) -> Report:
         settings = self.settings(stack_name)
-        if verb in ("up", "destroy") and is_protected(stack_name, settings) and not yes:
+        # Everything but preview writes the stack: refresh rewrites its state from the cloud.
+        if verb != "preview" and is_protected(stack_name, settings) and not yes:
             raise PipelineError(f"stack {stack_name} is protected: `{verb}` needs --yes")
+        if verb not in POLICY_VERBS and (policy_pack or policy_config):
+            raise PipelineError(
+                f"`{verb}` runs no policy pack (the Automation API passes one to preview and up only): "
+                "drop --policy-pack/--policy-config"
+            )
         policy = self._policy_args(policy_pack, policy_config)
         # Deploying may create the stack; refresh/destroy of a stack the backend never saw is a mistake.
         stack = self._stack(stack_name, create=verb in ("preview", "up"))
@@ -269,7 +404,7 @@ class Pipeline:
         if last.result != "succeeded":
             raise Refused(f"the last update of {DEV} (#{last.version}, {last.kind}) {last.result}: fix {DEV} first")
 
-    def _cli(self) -> auto.PulumiCommand:
+    def _cli(self) -> InterruptibleCommand:
         if self._command is None:
             root = os.environ.get(CLI_ROOT_VAR)
             executable = os.path.join(root, "bin", "pulumi") if root else shutil.which("pulumi")
@@ -277,7 +412,7 @@ class Pipeline:
                 where = f" ({CLI_ROOT_VAR}={root} has no executable bin/pulumi)" if root else ""
                 raise PipelineError(INSTALL_HINT + where)
             try:
-                self._command = auto.PulumiCommand(root=root)
+                self._command = InterruptibleCommand(root=root)
             except auto.InvalidVersionError as exc:
                 raise PipelineError(f"unsupported Pulumi CLI at {executable}: {exc}") from None
             except (OSError, subprocess.CalledProcessError) as exc:
@@ -304,6 +439,7 @@ class Pipeline:
             return {}
         if not pack.is_dir():
             raise PipelineError(f"policy pack directory not found: {pack}")
+        _require_pack_virtualenv(pack)
         args = {"policy_packs": [str(pack.resolve())]}
         if config is not None:
             if not config.is_file():
@@ -349,42 +485,55 @@ class Pipeline:
             return self._interruptible(verb, stack, operation)
 
     def _interruptible(self, verb: str, stack: auto.Stack, operation: Callable[[], T]) -> T:
-        # The operation runs on a worker so the main thread stays free to take SIGINT/SIGTERM and cancel the update
-        # even when the signal reached only this process and not the CLI.
+        # The operation runs on a worker so the main thread stays free to take SIGINT/SIGTERM and stop the CLI. It
+        # waits on an Event: a Thread.join interrupted by a signal can leave the thread looking finished (CPython
+        # gh-90882).
         outcome: dict[str, Any] = {}
+        done = threading.Event()
 
         def work() -> None:
             try:
                 outcome["value"] = operation()
             except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread below
                 outcome["error"] = exc
+            finally:
+                done.set()
 
-        worker = threading.Thread(target=work, name=f"pulumi-{verb}-{stack.name}", daemon=True)
-        worker.start()
+        threading.Thread(target=work, name=f"pulumi-{verb}-{stack.name}", daemon=True).start()
         try:
-            while worker.is_alive():
-                worker.join(0.2)
+            done.wait()
         except KeyboardInterrupt:
-            self._cancel(verb, stack, worker)
-            raise Interrupted("stopped after an interrupt; `pulumi cancel` was sent") from None
+            raise Interrupted(self._stop(verb, stack, done)) from None
         if "error" in outcome:
             raise outcome["error"]
         return outcome["value"]
 
-    def _cancel(self, verb: str, stack: auto.Stack, worker: threading.Thread) -> None:
+    def _stop(self, verb: str, stack: auto.Stack, done: threading.Event) -> str:
+        """Stop the CLI as a Ctrl-C at a terminal would; `pulumi cancel` only if it is still running after the grace
+        period (on a self-managed backend cancel only removes the lock, while the CLI goes on). How the run ended."""
+        cli = self._cli()
         self.console.error(
-            f"interrupted: cancelling the {verb} of stack {stack.name} (interrupt again to stop waiting)"
+            f"interrupted: stopping the {verb} of stack {stack.name} once the operations in flight finish "
+            "(interrupt again to terminate the Pulumi CLI at once)"
         )
         try:
+            cli.interrupt()
+            if done.wait(self.interrupt_grace):
+                return "stopped after an interrupt: the Pulumi CLI got SIGINT and exited"
+            self.console.error(
+                f"the Pulumi CLI is still running {self.interrupt_grace:g} s after SIGINT: sending `pulumi cancel`"
+            )
             try:
-                stack.cancel()
+                cli.cancel_update(stack.name, str(self.work_dir))
             except auto.CommandError as exc:
-                # E.g. the CLI got the same Ctrl-C and already stopped, so nothing is left to cancel.
                 self.console.error(f"`pulumi cancel` did not succeed: {_exit_code_and_stderr(exc)[1]}")
-            while worker.is_alive():
-                worker.join(0.2)
+            done.wait()
+            return "stopped after an interrupt; `pulumi cancel` was sent"
         except KeyboardInterrupt:
-            self.console.error("interrupted again: not waiting for the Pulumi CLI to stop")
+            cli.interrupt()  # the CLI's second SIGINT: it terminates at once
+            self.console.error("interrupted again: the Pulumi CLI terminates at once, without waiting for the "
+                               "operations in flight; `pulumi refresh` reconciles the state they leave pending")
+            return "terminated after a second interrupt"
 
     @contextmanager
     def _step(self, step: str, events: Optional[_PolicyEvents] = None) -> Iterator[None]:

@@ -17,7 +17,7 @@ _KIND_ORDER = [kind.value for kind in OpType if kind is not OpType.SAME] + [OpTy
 
 @dataclass
 class Report:
-    command: str  # "preview", "up", "review up", "promote", ...
+    command: Optional[str]  # "preview", "up", "review up", "promote", ...; None when the arguments did not parse
     stack: Optional[str]
     status: str = "succeeded"  # a key of EXIT_CODES
     changes: Optional[dict[str, int]] = None

@@ -5,9 +5,7 @@ runs stack policies on outputs: during `pulumi preview` those of resources not c
 are unknown, and the engine reports "can't run policy ... during preview" as an advisory instead; `pulumi up` runs
 them again on the final outputs and fails the update on a violation."""
 
-import json
-
-from .support import as_list, get, is_set, label, stack_policy
+from .support import as_list, get, is_set, label, redrive_target, stack_policy
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 QUEUE = "aws:sqs/queue:Queue"
@@ -40,14 +38,6 @@ def _watched(resources, namespace: str, metrics: set[str], dimension: str) -> se
     return watched
 
 
-def _redrive_target(text) -> str:
-    try:
-        policy = json.loads(text)
-    except (TypeError, ValueError):
-        return ""  # no redrive policy, or one AWS rejects anyway
-    return policy.get("deadLetterTargetArn", "") if isinstance(policy, dict) else ""
-
-
 def _dead_letter_queues(resources) -> dict:
     """ARN of each SQS queue that receives failures -> the first resource sending them to it."""
     queues: dict = {}
@@ -56,7 +46,7 @@ def _dead_letter_queues(resources) -> dict:
         if resource.resource_type in DEAD_LETTER_TARGETS:
             arns.append(get(resource.props, *DEAD_LETTER_TARGETS[resource.resource_type]))
         if resource.resource_type in REDRIVE_POLICIES:
-            arns.append(_redrive_target(get(resource.props, "redrivePolicy")))
+            arns.append(redrive_target(get(resource.props, "redrivePolicy")))
         for arn in arns:
             if isinstance(arn, str) and arn.split(":")[2:3] == ["sqs"]:
                 queues.setdefault(arn, resource)

@@ -1,8 +1,11 @@
-"""Lambda event source mappings: partial batch failures, an on-failure destination and bounded retries."""
+"""Lambda event source mappings: partial batch failures, an on-failure destination and bounded retries for streams,
+a redrive policy on the queue for SQS."""
 
-from .support import as_list, get, is_set, resource_policy
+from .support import as_list, get, is_set, redrive_target, resource_policy, stack_policy
 
 EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+QUEUE = "aws:sqs/queue:Queue"
+REDRIVE_POLICY = "aws:sqs/redrivePolicy:RedrivePolicy"
 
 STREAMS = {"dynamodb", "kinesis"}  # retried in order until they succeed, expire or run out of retries
 QUEUES = {"sqs"}  # failures return to the queue, whose redrive policy names the dead-letter queue
@@ -50,4 +53,28 @@ def bounded_retries(args, report_violation):
                          f"maximum_retry_attempts between 0 and {limit}.")
 
 
-POLICIES = [partial_batch_failures, on_failure_destination, bounded_retries]
+@stack_policy("event-source-queue-redrive",
+              "SQS event source mappings read a queue of this stack whose redrive policy (on the queue or an "
+              "aws.sqs.RedrivePolicy) moves a message that keeps failing to a dead-letter queue, so that it neither "
+              "returns forever nor expires unseen.")
+def queue_redrive(args, report_violation):
+    queues = {get(r.props, "arn"): r for r in args.resources if r.resource_type == QUEUE}
+    separate = {get(r.props, "queueUrl"): get(r.props, "redrivePolicy")
+                for r in args.resources if r.resource_type == REDRIVE_POLICY}
+    for mapping in args.resources:
+        if mapping.resource_type != EVENT_SOURCE_MAPPING or source_service(mapping) not in QUEUES:
+            continue
+        arn = get(mapping.props, "eventSourceArn")
+        queue = queues.get(arn)
+        if queue is None:
+            report_violation(f"event source mapping '{mapping.name}' reads queue {arn}, which is not in this stack, "
+                             "so its redrive policy cannot be checked: manage the queue in this stack with a "
+                             "redrive_policy.", mapping.urn)
+        elif not (redrive_target(get(queue.props, "redrivePolicy"))
+                  or redrive_target(separate.get(get(queue.props, "url")))):
+            report_violation(f"SQS queue '{queue.name}' (read by event source mapping '{mapping.name}') has no "
+                             "dead-letter queue: set redrive_policy=json.dumps({'deadLetterTargetArn': dlq.arn, "
+                             "'maxReceiveCount': 5}).", queue.urn)
+
+
+POLICIES = [partial_batch_failures, on_failure_destination, bounded_retries, queue_redrive]

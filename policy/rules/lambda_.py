@@ -5,28 +5,44 @@ import re
 
 from pulumi_policy.proxy import UnknownValueError
 
-from .support import as_list, get, is_set, keys, resource_policy
+from .support import get, is_set, keys, resource_policy
 
 FUNCTION = "aws:lambda/function:Function"
 
 # A function that reaches the database is told where it is through this environment variable.
 DATABASE_HOST_VARIABLE = "DB_HOST"
 
+DEFAULT_TIMEOUT = 3  # seconds, what the provider sets when a function sets none
+
 # Words (or adjacent word pairs, joined) of a variable name that say its value is a secret.
 SECRET_TERMS = {"password", "passwd", "passphrase", "pass", "pwd", "secret", "token", "credential", "credentials",
                 "apikey", "privatekey", "accesskey", "secretkey", "signingkey", "clientsecret"}
-# Values that are secrets whatever the variable is called: AWS access key ids and PEM private keys.
-SECRET_VALUES = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----")
+# A name ending in KEY (STRIPE_KEY, HMAC_KEY, SESSION_KEY, ...) names a secret, unless the word before says it is a
+# key of another kind: a table's or an object's key, a cache key, a public key, a KMS key (named by id or alias).
+NON_SECRET_KEYS = {"partition", "sort", "hash", "range", "primary", "object", "s3", "cache", "public", "kms"}
+# Names ending in KEY_ID or KEY_ARN (SIGNING_KEY_ID, API_KEY_ARN) identify a key, they do not hold one.
+KEY_IDENTIFIERS = (["key", "id"], ["key", "arn"])
+# Values that are secrets whatever the variable is called: AWS access key ids, PEM and PGP private keys, JWTs
+# (their claims are readable and a valid one is a bearer credential), GitHub tokens, Stripe live secret keys.
+SECRET_VALUES = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY[A-Z ]*-----"
+                           r"|\beyJ[\w-]+\.eyJ[\w-]+\.|\bgh[pousr]_[A-Za-z0-9]{36}\b|\b[rs]k_live_[A-Za-z0-9]{16,}")
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
 @resource_policy("lambda-timeout",
-                 "Lambda functions set their timeout instead of relying on the 3 s default.", {FUNCTION})
+                 f"Lambda functions set their timeout instead of relying on the {DEFAULT_TIMEOUT} s default.",
+                 {FUNCTION})
 def timeout(args, report_violation):
-    # The provider fills in its default during Check and lists the key in __defaults.
-    if get(args.props, "timeout") is None or "timeout" in as_list(get(args.props, "__defaults")):
-        report_violation(f"Lambda function '{args.name}' has no explicit timeout: set timeout to the longest an "
-                         "invocation may legitimately take.")
+    # The provider fills in its default when timeout is unset, and the engine hides the keys that would say so
+    # (__defaults), so the policy cannot tell an explicit 3 from the default: both count as not set.
+    try:
+        seconds = get(args.props, "timeout")
+    except UnknownValueError:
+        return  # computed from another resource: set explicitly
+    if seconds is None or seconds == DEFAULT_TIMEOUT:
+        report_violation(f"Lambda function '{args.name}' runs with the provider's default timeout "
+                         f"({DEFAULT_TIMEOUT} s, which this policy cannot tell from an explicit {DEFAULT_TIMEOUT}): "
+                         "set an explicit timeout, the longest an invocation may legitimately take.")
 
 
 @resource_policy("lambda-json-logs", "Lambda functions log in JSON, so logs can be queried by field.", {FUNCTION})
@@ -56,14 +72,19 @@ def database_in_vpc(args, report_violation):
 
 def secret_named(name: str) -> bool:
     words = [w.lower() for w in _WORDS.findall(name)]
+    if words[-2:] in KEY_IDENTIFIERS:
+        return False
+    if words[-1:] == ["key"] and (len(words) == 1 or words[-2] not in NON_SECRET_KEYS):
+        return True
     return any(term in SECRET_TERMS for term in words + [a + b for a, b in zip(words, words[1:])])
 
 
 @resource_policy("lambda-no-secret-environment",
                  "No Lambda environment variable holds a secret: a variable named like a secret (password, token, "
-                 "api key, ...) may only hold an ARN (of a Secrets Manager secret, an SSM parameter, ...), and no "
-                 "value may look like an access key or a private key. Anyone who can read the function's "
-                 "configuration reads its environment, and it sits in state.", {FUNCTION})
+                 "a name ending in KEY, ...) may only hold an ARN (of a Secrets Manager secret, an SSM parameter, "
+                 "...), and no value may look like an access key, a private key, a JWT or a known token format. "
+                 "Anyone who can read the function's configuration reads its environment, and it sits in state.",
+                 {FUNCTION})
 def no_secret_environment(args, report_violation):
     variables = get(args.props, "environment", "variables")
     for name in keys(variables):

@@ -9,6 +9,7 @@ Props are Mappings and Sequences (the proxies), never dicts and lists: test with
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Collection, Optional
 
@@ -72,6 +73,15 @@ def as_list(value: Any) -> list:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return list(value)
     return [value]
+
+
+def redrive_target(text: Any) -> str:
+    """The deadLetterTargetArn of an SQS redrive policy (a JSON string), "" when there is none."""
+    try:
+        policy = json.loads(text)
+    except (TypeError, ValueError):
+        return ""  # no redrive policy, or one AWS rejects anyway
+    return policy.get("deadLetterTargetArn", "") if isinstance(policy, dict) else ""
 
 
 def keys(mapping: Any) -> list[str]:

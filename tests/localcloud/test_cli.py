@@ -1,5 +1,6 @@
 """`python -m localcloud run`: the contract's worked example, and one clear line for each bad invocation."""
 
+import io
 import json
 import os
 import subprocess
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from harness.program import ROOT
 from localcloud.__main__ import main
@@ -48,11 +50,44 @@ def test_a_missing_events_file_is_one_clear_line():
     assert result.stderr.strip() == "error: events file no-such-file.json does not exist"
 
 
+@pytest.mark.xdist_group("localcloud")
+def test_run_prints_events_stdout_cannot_encode_escaped(tmp_path: Path):
+    # The workflow echoes an unsupported query name as it came, here with a lone surrogate: no valid UTF-8 exists.
+    entries = [{"DetailType": "orderQuery", "Source": "orderPipeline", "Detail": json.dumps({"query": "top\ud800"})},
+               {"DetailType": "orderCommand", "Source": "orderPipeline",
+                "Detail": json.dumps({"command": "createOrder", "orderId": "bad\ud800id",
+                                      "items": [{"itemid": "a", "quantity": 1}]})}]
+    (tmp_path / "surrogates.json").write_text(json.dumps(entries))
+    result = localcloud("run", "--events", str(tmp_path / "surrogates.json"))
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    query_response = next(e["detail"] for e in events if e["detail-type"] == "orderQueryResponse")
+    assert (query_response["query"], query_response["queryStatus"]) == ("top\ud800", 400)
+    assert [e["detail-type"] for e in events].count("orderCommandResponse") == 1
+    assert "\\ud800" in result.stdout and "summary: 2 events sent, 2 published" in result.stderr
+
+
+def test_each_event_line_falls_back_to_ascii_escapes_only_when_it_must(monkeypatch):
+    from localcloud.__main__ import _print_event
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", out)
+    _print_event({"orderid": "bad\ud800id"})
+    _print_event({"orderid": "ünïcode 🙂"})
+    assert out.buffer.getvalue().decode().splitlines() == ['{"orderid": "bad\\ud800id"}', '{"orderid": "ünïcode 🙂"}']
+
+
 @pytest.mark.parametrize("content, message", [
     ("{not json", "is not valid JSON"),
     ("{}", "must hold a non-empty JSON array of PutEvents entries"),
     ('[{"Detail": "{}", "Colour": "red"}]', "entry 0 has unknown fields ['Colour']"),
     ('[{"Time": "yesterday"}]', "entry 0 has an invalid Time 'yesterday'"),
+    ('[{"Source": "s", "Detail": "{}"}, {"Detail": {"command": "createOrder"}}]',
+     'entry 1 has a non-string Detail (encode the JSON object as a string): {"command": "createOrder"}'),
+    ('[{"DetailType": 7, "Detail": "{}"}]', "entry 0 has a non-string DetailType: 7"),
+    ('[{"Source": null, "Detail": "{}"}]', "entry 0 has a non-string Source: null"),
+    ('[{"EventBusName": ["bus"], "Detail": "{}"}]', 'entry 0 has a non-string EventBusName: ["bus"]'),
+    ('[{"Resources": "arn:aws:s3:::bucket", "Detail": "{}"}]', "entry 0 has Resources that are not a list of strings"),
+    ('[{"Resources": [1], "Detail": "{}"}]', "entry 0 has Resources that are not a list of strings"),
 ])
 def test_an_invalid_events_file_is_one_clear_line(tmp_path: Path, capsys, content, message):
     path = tmp_path / "events.json"
@@ -60,6 +95,52 @@ def test_an_invalid_events_file_is_one_clear_line(tmp_path: Path, capsys, conten
     assert main(["run", "--events", str(path)]) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"error: events file {path}") and message in error and error.count("\n") == 1
+
+
+class DeployedCloud:
+    """Stands in for LocalCloud once deployed: what `run` does after the deploy, without deploying."""
+    outputs = {"EventBridgeARN": "arn:aws:events:us-east-1:123456789012:event-bus/routing-bus-0c75f8e"}
+    sent: list = []
+
+    def __init__(self, stack: str):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        pass
+
+    def deploy(self):
+        pass
+
+    def put_events(self, entries: list[dict]) -> list[dict]:
+        self.sent.append(entries)
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "Detail is too deep\nsee docs"}},
+                          "PutEvents")
+
+
+def test_an_entry_for_another_bus_is_one_clear_line_and_nothing_is_sent(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setattr("localcloud.__main__.LocalCloud", DeployedCloud)
+    DeployedCloud.sent = []
+    first, second = tmp_path / "1.json", tmp_path / "2.json"
+    first.write_text('[{"Source": "orderPipeline", "DetailType": "orderQuery", "Detail": "{}"}]')
+    second.write_text('[{"EventBusName": "routing-bus-0c75f8e", "Source": "s", "DetailType": "d", "Detail": "{}"}, '
+                      '{"EventBusName": "default", "Source": "s", "DetailType": "d", "Detail": "{}"}]')
+    assert main(["run", "--events", str(first), str(second)]) == 2
+    assert capsys.readouterr().err == (f"error: events file {second}: entry 1 has EventBusName 'default', which is "
+                                       f"not this stack's bus ({DeployedCloud.outputs['EventBridgeARN']}); use "
+                                       "'<EventBridge Event Bus ARN>'\n")
+    assert DeployedCloud.sent == []
+
+
+def test_an_error_answer_to_put_events_is_one_clear_line(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setattr("localcloud.__main__.LocalCloud", DeployedCloud)
+    path = tmp_path / "events.json"
+    path.write_text('[{"EventBusName": "routing-bus-0c75f8e", "Source": "s", "DetailType": "d", "Detail": "{}"}]')
+    assert main(["run", "--events", str(path)]) == 2
+    assert capsys.readouterr().err == ("error: sending the events failed: An error occurred (ValidationException) "
+                                       "when calling the PutEvents operation: Detail is too deep see docs\n")
 
 
 def test_invalid_events_file_message(tmp_path: Path, capsys):

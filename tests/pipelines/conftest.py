@@ -66,7 +66,13 @@ class FakePulumi:
         (self.work_dir / "Pulumi.yaml").write_text("name: cqrs-orders\nruntime: python\n", encoding="utf-8")
         (self.work_dir / "Pulumi.dev.yaml").write_text(DEV_SETTINGS, encoding="utf-8")
         (self.work_dir / "Pulumi.prod.yaml").write_text(PROD_SETTINGS, encoding="utf-8")
-        (self.work_dir / "policy" / "PulumiPolicy.yaml").write_text("runtime: python\n", encoding="utf-8")
+        # Like the real pack: the CLI runs it with policy/venv, which a checkout must create (as deploy.yml does).
+        (self.work_dir / "policy" / "PulumiPolicy.yaml").write_text(
+            "runtime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: venv\n", encoding="utf-8"
+        )
+        self.pack_python = self.work_dir / "policy" / "venv" / "bin" / "python"
+        self.pack_python.parent.mkdir(parents=True)
+        self.pack_python.symlink_to(sys.executable)
         for stack in ("dev", "prod"):
             (self.work_dir / "policy" / f"config.{stack}.json").write_text("{}\n", encoding="utf-8")
 
@@ -74,7 +80,7 @@ class FakePulumi:
         self.backend = f"file://{tmp_path / 'state'}"
         for name in list(os.environ):
             # A developer's or CI's own credentials must not leak into what the fake CLI records.
-            if name.startswith(("FAKE_PULUMI_", "PULUMI_", "AWS_")):
+            if name.startswith(("FAKE_PULUMI_", "PULUMI_", "AWS_", "PIPELINES_")):
                 monkeypatch.delenv(name)
         monkeypatch.setenv("FAKE_PULUMI_HOME", str(self.home))
         monkeypatch.setenv("PATH", os.pathsep.join([str(executable.parent), "/usr/bin", "/bin"]))

@@ -14,12 +14,19 @@ Knobs (environment, all optional):
                        preview and up; a mandatory one fails the command like the CLI does
   FAKE_PULUMI_CHANGES  {"create": 1, ...}: resource changes of preview/up/refresh/destroy
   FAKE_PULUMI_OUTPUTS  stack outputs set by `up`; {"__secret__": value} marks a secret at any depth
-  FAKE_PULUMI_HANG     a command that blocks (after writing $FAKE_PULUMI_HOME/started) until `pulumi cancel`
+  FAKE_PULUMI_HANG     a command that blocks (after writing $FAKE_PULUMI_HOME/started) until `pulumi cancel` or a
+                       SIGINT
+  FAKE_PULUMI_SLOW_STOP  set: a hanging command goes on after its first SIGINT (operations in flight that take long)
+                       until `pulumi cancel` or a second SIGINT
   FAKE_PULUMI_VERSION  what `pulumi version` prints instead of 3.205.0
+
+Like the CLI, it takes a first SIGINT as "finish the operations in flight, then stop" and a second as "terminate
+now"; it appends each SIGINT it gets to $FAKE_PULUMI_HOME/signals.
 """
 
 import json
 import os
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -35,6 +42,17 @@ DEFAULT_CHANGES = {
     "refresh": {"same": 3},
     "destroy": {"delete": 3},
 }
+
+
+SIGINTS = []
+
+
+def on_sigint(signum, frame):
+    SIGINTS.append(signum)
+    with open(os.path.join(HOME, "signals"), "a", encoding="utf-8") as f:
+        f.write("SIGINT\n")
+    if len(SIGINTS) == 1:
+        print("^C received; cancelling. If you would like to terminate immediately, press ^C again.", flush=True)
 
 
 def knob(name, default=None):
@@ -121,10 +139,13 @@ def engine(command, args, state):
     if os.environ.get("FAKE_PULUMI_HANG") == command:
         open(os.path.join(HOME, "started"), "w").close()
         deadline = time.monotonic() + 30
+        stops_after = 2 if os.environ.get("FAKE_PULUMI_SLOW_STOP") else 1
         while not os.path.exists(os.path.join(HOME, "cancelled")) and time.monotonic() < deadline:
+            if len(SIGINTS) >= stops_after:
+                break
             time.sleep(0.05)
         write_events(args, [{"cancelEvent": {}}])
-        fail(255, "error: the update was canceled")
+        fail(255, "^C received; terminating" if len(SIGINTS) > 1 else "error: the update was canceled")
     write_events(args, events)
 
     failure = knob("FAKE_PULUMI_FAIL", {})
@@ -158,6 +179,7 @@ def engine(command, args, state):
 
 
 def main():
+    signal.signal(signal.SIGINT, on_sigint)
     args = [a for a in sys.argv[1:] if a != "--non-interactive"]
     with open(os.path.join(HOME, "calls.jsonl"), "a", encoding="utf-8") as f:
         record = {

@@ -114,7 +114,7 @@ def test_a_stack_without_a_settings_file_is_unknown(fake):
     assert fake.calls() == []
 
 
-@pytest.mark.parametrize("verb", ["up", "destroy"])
+@pytest.mark.parametrize("verb", ["up", "refresh", "destroy"])
 def test_prod_is_protected_without_yes(fake, verb):
     fake.seed("prod")
 
@@ -132,6 +132,40 @@ def test_prod_up_with_yes(fake):
 
     assert run.code == 0, run.err
     assert fake.calls() == [VERSION, select("prod"), *up_sequence("prod")]
+
+
+@pytest.mark.parametrize("verb", ["refresh", "destroy"])
+def test_prod_refresh_and_destroy_with_yes(fake, verb):
+    fake.seed("prod")
+
+    run = fake.run(verb, "--stack", "prod", "--yes")
+
+    assert run.code == 0, run.err
+    assert fake.calls() == [VERSION, select("prod"), engine(verb, "prod"), history("prod")]
+
+
+def test_preview_takes_yes_like_the_other_commands_and_needs_none(fake):
+    fake.seed("prod")
+
+    assert fake.run("preview", "--stack", "prod").code == 0
+    assert fake.run("preview", "--stack", "prod", "--yes").code == 0
+    assert fake.calls().count(engine("preview", "prod")) == 2
+
+
+@pytest.mark.parametrize("verb", ["refresh", "destroy"])
+@pytest.mark.parametrize("args", [["--policy-pack", "policy"], ["--policy-config", "policy/config.dev.json"]])
+def test_refresh_and_destroy_refuse_a_policy_pack_in_one_line(fake, monkeypatch, verb, args):
+    fake.seed("dev")
+    monkeypatch.chdir(fake.work_dir)
+
+    run = fake.run(verb, "--stack", "dev", *args)
+
+    assert run.code == 2
+    assert run.err == (
+        f"error: {verb} (stack dev): `{verb}` runs no policy pack (the Automation API passes one to preview and up "
+        "only): drop --policy-pack/--policy-config\n"
+    )
+    assert fake.calls() == []
 
 
 def test_protection_follows_the_stack_settings(fake):
@@ -164,6 +198,31 @@ def test_policy_arguments_are_checked_before_any_cli_call(fake, monkeypatch, arg
     assert fake.calls() == []
 
 
+def test_a_policy_pack_without_its_virtualenv_fails_early_saying_how_to_create_it(fake, monkeypatch):
+    fake.pack_python.unlink()
+    monkeypatch.chdir(fake.work_dir)
+
+    run = fake.run("preview", "--stack", "dev", "--policy-pack", "policy", "--json")
+
+    assert run.code == 2
+    assert run.json()["error"]["message"] == (
+        "policy pack policy has no virtualenv policy/venv: create it with `python -m venv policy/venv && "
+        "policy/venv/bin/python -m pip install -r policy/requirements.txt`"
+    )
+    assert fake.calls() == []
+
+
+def test_a_directory_without_a_policy_manifest_is_no_policy_pack(fake, monkeypatch):
+    monkeypatch.chdir(fake.work_dir)
+    (fake.work_dir / "tests").mkdir()
+
+    run = fake.run("preview", "--stack", "dev", "--policy-pack", "tests")
+
+    assert run.code == 2
+    assert "tests is not a policy pack: it has no PulumiPolicy.yaml" in run.err
+    assert fake.calls() == []
+
+
 def test_backend_and_passphrase_reach_the_cli_only_through_the_environment(fake):
     fake.seed("dev")
     fake.knob("OUTPUTS", OUTPUTS)
@@ -178,6 +237,7 @@ def test_backend_and_passphrase_reach_the_cli_only_through_the_environment(fake)
         assert record["backend"] == fake.backend
         if record["argv"] != VERSION:  # the SDK's version probe runs wherever the driver was started
             assert record["cwd"] == str(fake.work_dir)
+            assert record["automation"] == "true"  # set by the driver's runner, as by the SDK's
         assert fake.passphrase not in json.dumps(record["argv"])
     assert fake.passphrase not in run.out + run.err
 

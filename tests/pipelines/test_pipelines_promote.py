@@ -37,6 +37,16 @@ def test_promote_checks_dev_previews_prod_with_the_policy_pack_then_deploys(prom
     assert "apiUrl: https://api.example.com" in run.out
 
 
+def test_promote_needs_the_policy_packs_virtualenv(promotable):
+    promotable.pack_python.unlink()
+
+    run = promotable.run("promote", "--yes")
+
+    assert run.code == 2
+    assert f"has no virtualenv {promotable.work_dir / 'policy' / 'venv'}: create it with" in run.err
+    assert promotable.calls() == []
+
+
 def test_promote_needs_yes(promotable):
     run = promotable.run("promote")
 

@@ -1,7 +1,7 @@
 """review up|destroy: ephemeral stacks built from the dev settings."""
 
 import pytest
-from pulumi_argv import VERSION, engine, history, init, select, up_sequence
+from pulumi_argv import VERSION, engine, history, init, policy, select, up_sequence
 
 STACK = "review-pr-42"
 
@@ -47,6 +47,28 @@ def test_review_up_creates_the_stack_from_the_dev_settings(fake):
     assert fake.calls() == [VERSION, select(STACK), init(STACK), SET_ALL, *COPIES, *up_sequence(STACK)]
     assert f"review up (stack {STACK}): succeeded" in run.out
     assert "v1:c2FsdA==" not in " ".join(" ".join(argv) for argv in fake.calls())
+
+
+def test_review_up_passes_the_policy_pack_to_the_cli(fake, monkeypatch):
+    monkeypatch.chdir(fake.work_dir)
+
+    run = fake.run("review", "up", "--name", "pr-42", "--policy-pack", "policy", "--policy-config",
+                   "policy/config.dev.json")
+
+    assert run.code == 0, run.err
+    pack = policy(fake.work_dir / "policy", fake.work_dir / "policy" / "config.dev.json")
+    assert fake.calls() == [VERSION, select(STACK), init(STACK), SET_ALL, *COPIES, *up_sequence(STACK, *pack)]
+
+
+def test_review_up_checks_the_policy_pack_before_any_cli_call(fake, monkeypatch):
+    fake.pack_python.unlink()
+    monkeypatch.chdir(fake.work_dir)
+
+    run = fake.run("review", "up", "--name", "pr-42", "--policy-pack", "policy")
+
+    assert run.code == 2
+    assert "policy pack policy has no virtualenv policy/venv: create it with `python -m venv policy/venv" in run.err
+    assert fake.calls() == []
 
 
 def test_review_up_again_updates_the_same_stack(fake):

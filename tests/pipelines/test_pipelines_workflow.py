@@ -7,7 +7,8 @@ import yaml
 
 from pipelines.__main__ import build_parser
 
-WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "deploy.yml"
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOW = REPO / ".github" / "workflows" / "deploy.yml"
 
 
 def load():
@@ -16,15 +17,24 @@ def load():
     return workflow, workflow.get("on", workflow.get(True))
 
 
+def commands(job):
+    """Every command line of a job's run steps, split into words, in order (without a leading `exec`)."""
+    lines = [shlex.split(line) for step in job["steps"] for line in step.get("run", "").splitlines() if line.strip()]
+    return [words[1:] if words[:1] == ["exec"] else words for words in lines]
+
+
+def test_the_driver_is_the_steps_process_so_a_cancelled_run_interrupts_it():
+    workflow, _ = load()
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if "python -m pipelines" in step.get("run", ""):
+                assert step["run"].startswith("exec python -m pipelines "), step["name"]
+
+
 def driver_calls(job):
     """The driver invocations of a job, parsed by the driver's own argument parser."""
-    calls = []
-    for step in job["steps"]:
-        for line in step.get("run", "").splitlines():
-            words = shlex.split(line)
-            if words[:3] == ["python", "-m", "pipelines"]:
-                calls.append(build_parser().parse_args(words[3:]))
-    return calls
+    driver = ["python", "-m", "pipelines"]
+    return [build_parser().parse_args(words[3:]) for words in commands(job) if words[:3] == driver]
 
 
 def test_previews_run_on_pull_requests_and_deployments_on_main():
@@ -60,3 +70,21 @@ def test_every_job_installs_the_cli_before_calling_the_driver_and_keeps_secrets_
         first_call = next(i for i, s in enumerate(steps) if "-m pipelines" in s.get("run", ""))
         assert install < first_call
         assert all("secrets." not in step.get("run", "") for step in steps)
+
+
+def test_every_job_creates_the_policy_packs_virtualenv_before_the_driver_runs_the_pack():
+    """The CLI runs the pack with the virtualenv PulumiPolicy.yaml names; it is git-ignored, so CI must create it."""
+    manifest = yaml.safe_load((REPO / "policy" / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
+    venv = f"policy/{manifest['runtime']['options']['virtualenv']}"
+    workflow, _ = load()
+    for name, job in workflow["jobs"].items():
+        lines = commands(job)
+        runs_pack = [
+            i
+            for i, words in enumerate(lines)
+            if words[:3] == ["python", "-m", "pipelines"]
+            and (words[3] == "promote" or build_parser().parse_args(words[3:]).policy_pack is not None)
+        ]
+        create = lines.index(["python", "-m", "venv", venv])
+        install = lines.index([f"{venv}/bin/python", "-m", "pip", "install", "-r", "policy/requirements.txt"])
+        assert runs_pack and create < install < runs_pack[0], name

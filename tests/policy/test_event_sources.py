@@ -50,3 +50,42 @@ def test_a_source_unknown_in_preview_cannot_be_checked_yet():
     [violation] = check("event-source-bounded-retries", [resource(ESM, {**GOOD, "eventSourceArn": UNKNOWN_STRING})])
     assert violation.level == "advisory" and "can't run policy" in violation.message
     assert "during preview" in violation.message and violation.resource == "subject"
+
+
+def queue(name: str = "work", **props):
+    return resource("aws:sqs/queue:Queue", props, name=name,
+                    state={**props, "arn": f"arn:aws:sqs:us-east-1:123456789012:{name}",
+                           "url": f"https://sqs.us-east-1.amazonaws.com/123456789012/{name}"})
+
+
+REDRIVE = '{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:work-dlq", "maxReceiveCount": 5}'
+
+
+def test_an_sqs_source_queue_needs_a_redrive_policy():
+    mapping = resource(ESM, {"eventSourceArn": QUEUE}, name="m")
+    [violation] = check("event-source-queue-redrive", [mapping, queue()])
+    assert violation.resource == "work"
+    assert "'work' (read by event source mapping 'm') has no dead-letter queue" in violation.message
+    assert "redrive_policy" in violation.message
+    assert check("event-source-queue-redrive", [mapping, queue(redrivePolicy=REDRIVE)]) == []
+    # A redrive policy without a target is no dead-letter queue.
+    assert check("event-source-queue-redrive", [mapping, queue(redrivePolicy='{"maxReceiveCount": 5}')])
+
+
+def test_a_separate_redrive_policy_resource_counts_for_its_queue():
+    mapping = resource(ESM, {"eventSourceArn": QUEUE}, name="m")
+    redrive = resource("aws:sqs/redrivePolicy:RedrivePolicy", {
+        "queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/work", "redrivePolicy": REDRIVE})
+    assert check("event-source-queue-redrive", [mapping, queue(), redrive]) == []
+    elsewhere = resource("aws:sqs/redrivePolicy:RedrivePolicy", {
+        "queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/other", "redrivePolicy": REDRIVE})
+    assert check("event-source-queue-redrive", [mapping, queue(), elsewhere])
+
+
+def test_a_source_queue_outside_the_stack_cannot_be_checked_and_fails():
+    [violation] = check("event-source-queue-redrive", [resource(ESM, {"eventSourceArn": QUEUE}, name="m")])
+    assert violation.resource == "m" and f"reads queue {QUEUE}, which is not in this stack" in violation.message
+
+
+def test_stream_sources_need_no_queue():
+    assert check("event-source-queue-redrive", [resource(ESM, GOOD), resource(ESM, {"eventSourceArn": KINESIS})]) == []

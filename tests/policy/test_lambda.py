@@ -22,12 +22,16 @@ def test_a_well_configured_database_function_passes_every_rule():
         assert messages(policy, FUNCTION, GOOD) == [], policy
 
 
-def test_timeout_must_be_explicit():
-    [message] = messages("lambda-timeout", FUNCTION, {}, name="projector")
-    assert "'projector'" in message and "timeout" in message
-    # The provider fills in its 3 s default during Check and lists the key in __defaults.
-    assert messages("lambda-timeout", FUNCTION, {"timeout": 3.0, "__defaults": ["timeout"]})
-    assert messages("lambda-timeout", FUNCTION, {"timeout": 3.0, "__defaults": ["memorySize"]}) == []
+@pytest.mark.parametrize("props", [{}, {"timeout": 3.0}], ids=["unset", "provider-default"])
+def test_timeout_must_be_explicit(props: dict):
+    # The provider fills in timeout 3 when it is unset, and the engine strips __defaults, which would tell them apart.
+    [message] = messages("lambda-timeout", FUNCTION, props, name="projector")
+    assert "'projector'" in message and "set an explicit timeout" in message
+
+
+def test_an_explicit_timeout_passes_even_when_unknown_in_preview():
+    assert messages("lambda-timeout", FUNCTION, {"timeout": 4.0}) == []
+    assert check("lambda-timeout", [resource(FUNCTION, {"timeout": UNKNOWN_STRING})]) == []
 
 
 def test_json_logs_and_tracing():
@@ -49,7 +53,8 @@ def test_functions_that_reach_the_database_run_in_the_vpc():
 
 @pytest.mark.parametrize("name", ["DB_PASSWORD", "dbPassword", "DB_PASS", "API_KEY", "apiKey", "GITHUB_TOKEN",
                                   "CLIENT_SECRET", "PRIVATE_KEY", "AWS_SECRET_ACCESS_KEY", "SERVICE_CREDENTIALS",
-                                  "MASTER_SECRET_ARN"])
+                                  "MASTER_SECRET_ARN", "STRIPE_KEY", "ENCRYPTION_KEY", "HMAC_KEY", "JWT_KEY",
+                                  "SESSION_KEY", "DB_KEY", "sessionKey", "KEY"])
 def test_secret_named_variables_may_hold_only_an_arn(name: str):
     [message] = messages("lambda-no-secret-environment", FUNCTION, env(**{name: "hunter2"}), name="launcher")
     assert "'launcher'" in message and name in message and "Secrets Manager" in message
@@ -59,15 +64,34 @@ def test_secret_named_variables_may_hold_only_an_arn(name: str):
 
 
 @pytest.mark.parametrize("name", ["DB_USER", "DB_USER_AUTH", "PASSTHROUGH_MODE", "BYPASS_CACHE", "KEYSPACE",
-                                  "POWERTOOLS_SERVICE_NAME", "PARTITION_KEY"])
+                                  "POWERTOOLS_SERVICE_NAME", "PARTITION_KEY", "SORT_KEY", "TABLE_HASH_KEY",
+                                  "partitionKey", "PUBLIC_KEY", "KMS_KEY", "KMS_KEY_ARN", "SIGNING_KEY_ID",
+                                  "API_KEY_ID", "signingKeyArn", "MONKEY"])
 def test_ordinary_variables_pass(name: str):
     assert messages("lambda-no-secret-environment", FUNCTION, env(**{name: "value"})) == []
 
 
-def test_secret_looking_values_fail_whatever_the_name():
-    assert messages("lambda-no-secret-environment", FUNCTION, env(SETTINGS="id=AKIAIOSFODNN7EXAMPLE"))
-    assert messages("lambda-no-secret-environment", FUNCTION,
-                    env(CERT="-----BEGIN RSA PRIVATE KEY-----\nMIIE..."))
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcmRlcnMifQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+
+
+@pytest.mark.parametrize("value", [
+    "id=AKIAIOSFODNN7EXAMPLE",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIE...",
+    "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQc...",
+    JWT,
+    f"Bearer {JWT}",
+    "ghp_" + "a1B2" * 9,
+    "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+])
+def test_secret_looking_values_fail_whatever_the_name(value: str):
+    [message] = messages("lambda-no-secret-environment", FUNCTION, env(SETTINGS=value))
+    assert "SETTINGS" in message and value not in message
+
+
+@pytest.mark.parametrize("value", ["-----BEGIN CERTIFICATE-----\nMIIC...", "eyJustAWord", "sk_test_value",
+                                   "gh_pages"])
+def test_public_or_ordinary_values_pass(value: str):
+    assert messages("lambda-no-secret-environment", FUNCTION, env(SETTINGS=value)) == []
 
 
 def test_values_unknown_in_preview_and_empty_values_are_not_literals():

@@ -17,6 +17,7 @@ from tests.policy.helpers import BY_NAME, check, document, resource
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policy"
 SQS_ARN = "arn:aws:sqs:us-east-1:123456789012:dead-letters"
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
 TABLE, CLUSTER, FUNCTION = "aws:dynamodb/table:Table", "aws:rds/cluster:Cluster", "aws:lambda/function:Function"
 ESM, MACHINE = "aws:lambda/eventSourceMapping:EventSourceMapping", "aws:sfn/stateMachine:StateMachine"
 TARGET, ROLE_POLICY = "aws:cloudwatch/eventTarget:EventTarget", "aws:iam/rolePolicy:RolePolicy"
@@ -27,7 +28,8 @@ VIOLATING = {
     "dynamodb-point-in-time-recovery": [resource(TABLE, {"pointInTimeRecovery": {"enabled": False}})],
     "dynamodb-deletion-protection": [resource(TABLE, {"deletionProtectionEnabled": False})],
     "dynamodb-orders-stream": [resource(TABLE, {"streamEnabled": True, "streamViewType": "KEYS_ONLY"},
-                                        name="command-orders")],
+                                        name="command-orders", state={"streamArn": STREAM_ARN}),
+                               resource(ESM, {"eventSourceArn": STREAM_ARN})],
     "aurora-storage-encrypted": [resource(CLUSTER, {"storageEncrypted": False})],
     "aurora-managed-master-password": [resource(CLUSTER, {"masterPassword": "hunter2"})],
     "aurora-backup-retention": [resource(CLUSTER, {"backupRetentionPeriod": 1.0})],
@@ -36,16 +38,17 @@ VIOLATING = {
                                                 {"publiclyAccessible": True})],
     "aurora-max-capacity": [resource(CLUSTER, {"serverlessv2ScalingConfiguration": {"maxCapacity": 64.0}})],
     "aurora-tls-enforced": [resource(CLUSTER, {"engine": "aurora-mysql"})],
-    "lambda-timeout": [resource(FUNCTION, {"handler": "app.handler"})],
+    "lambda-timeout": [resource(FUNCTION, {"handler": "app.handler", "timeout": 3.0})],
     "lambda-json-logs": [resource(FUNCTION, {"loggingConfig": {"logFormat": "Text"}})],
     "lambda-tracing": [resource(FUNCTION, {"tracingConfig": {"mode": "PassThrough"}})],
     "lambda-database-in-vpc": [resource(FUNCTION, {"environment": {"variables": {"DB_HOST": "db.internal"}}})],
     "lambda-no-secret-environment": [resource(FUNCTION, {"environment": {"variables": {"DB_PASSWORD": "hunter2"}}})],
     "event-source-partial-batch-failures": [resource(ESM, {"eventSourceArn": SQS_ARN})],
-    "event-source-on-failure-destination": [resource(ESM, {
-        "eventSourceArn": "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"})],
+    "event-source-on-failure-destination": [resource(ESM, {"eventSourceArn": STREAM_ARN})],
     "event-source-bounded-retries": [resource(ESM, {
         "eventSourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/orders", "maximumRetryAttempts": -1.0})],
+    "event-source-queue-redrive": [resource(ESM, {"eventSourceArn": SQS_ARN}),
+                                   resource("aws:sqs/queue:Queue", {}, state={"arn": SQS_ARN})],
     "step-functions-logging": [resource(MACHINE, {"loggingConfiguration": {"level": "OFF"}})],
     "step-functions-execution-data": [resource(MACHINE, {"loggingConfiguration": {"includeExecutionData": True}})],
     "step-functions-tracing": [resource(MACHINE, {"tracingConfiguration": {"enabled": False}})],
@@ -86,7 +89,8 @@ def test_policy_names_are_unique_kebab_case_and_levels_explicit():
     assert all(p.enforcement_level in (EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY) for p in POLICIES)
     assert [p.name for p in POLICIES if p.enforcement_level is EnforcementLevel.ADVISORY] == ["aurora-max-capacity"]
     assert {p.name for p in POLICIES if isinstance(p, StackValidationPolicy)} == {
-        "aurora-tls-enforced", "dead-letter-queues-alarmed", "functions-error-alarmed"}
+        "aurora-tls-enforced", "dead-letter-queues-alarmed", "functions-error-alarmed", "dynamodb-orders-stream",
+        "event-source-queue-redrive"}
     assert all(p.description.endswith(".") for p in POLICIES)
 
 
@@ -105,9 +109,7 @@ def test_stack_configs_are_valid_and_set_every_threshold(stack: str):
     config = load_config(path)
     resolve_config(POLICIES, config, str(path))
     configurable = {p.name: set(p.config_schema.properties) for p in POLICIES if p.config_schema}
-    # dynamodb-orders-stream's table name is the same everywhere: its default.
-    assert {name: set(values) for name, values in config.items()} == \
-        {name: keys for name, keys in configurable.items() if name != "dynamodb-orders-stream"}
+    assert {name: set(values) for name, values in config.items()} == configurable
 
 
 def test_unscoped_actions_are_the_programs_and_each_has_a_reason():
