@@ -101,4 +101,6 @@ def test_valid_hostile_ids_round_trip_literally(outcome):
 
 def test_the_readme_reliability_table_counts_this_corpus():
     readme = (Path(__file__).parent.parent.parent / "README.md").read_text()
-    assert f"| {len(CASES)} | all answered as the contract says" in readme
+    accepted = [c for c in CASES if c["expect"].get("commandStatus") == "orderCreated"
+                or c["expect"].get("queryStatus") == 200]
+    assert f"| {len(CASES)} | {len(CASES) - len(accepted)} (the other {len(accepted)} are valid and accepted) |" in readme
