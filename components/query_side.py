@@ -84,7 +84,7 @@ class QuerySide(pulumi.ComponentResource):
         # Every function of this side by short name (alarms watch each one).
         self.functions = {"projector": self.projector,
                           **{f.replace("_", "-"): self.queries[q] for q, f in QUERY_FUNCTIONS.items()}}
-        self._migration(name, args, in_vpc, connection)
+        self._migration(name, args, in_vpc, connection, extra_files)
         self.stream_mapping = aws.lambda_.EventSourceMapping(
             f"{name}-projector-stream",
             event_source_arn=args.stream_arn,
@@ -101,7 +101,8 @@ class QuerySide(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[stream_policy, self.migration]))
         self.register_outputs({"databaseEndpoint": cluster.endpoint, "projectorDlqUrl": self.projector_dlq.url})
 
-    def _migration(self, name: str, args: QuerySideArgs, in_vpc: VpcPlacement, connection: dict) -> None:
+    def _migration(self, name: str, args: QuerySideArgs, in_vpc: VpcPlacement, connection: dict,
+                   extra_files: dict[str, Path]) -> None:
         """Schema migrations run at deploy time and fail the deploy when they fail.
 
         The in-VPC migrator connects as the master user; the master secret is read by a launcher outside the VPC
@@ -109,7 +110,8 @@ class QuerySide(pulumi.ComponentResource):
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         migrator = PythonFunction(f"{name}-migrate", PythonFunctionArgs(
-            code=function_archive("migrate", ("orders_db", "migrations")), handler="migrate.handler.handler",
+            code=function_archive("migrate", ("orders_db", "migrations"), extra_files),
+            handler="migrate.handler.handler",
             description="Applies the read-model schema migrations and database grants",
             layer_arn=args.layer_arn, log_retention_days=s.lambdaLogRetentionDays,
             environment={**connection, "DB_HOST": self.database.cluster.endpoint,

@@ -110,6 +110,7 @@ class LocalCloud:
     def _start_database(self) -> None:
         started = time.monotonic()
         cert, key = self_signed_certificate(self.root)
+        self.ca_bundle = cert  # the functions verify the server against it, as against the RDS bundle on AWS
         self.database = MariaDB(tls_cert=str(cert), tls_key=str(key)).start()
         self._require_tls()
         self.db_passwords = {user: secrets.token_urlsafe(18) for user in (MASTER_USER, PROJECTOR_DB_USER,
@@ -195,7 +196,8 @@ class LocalCloud:
                                      lambda mapping_uuid, inputs: self.poller.add(Mapping.from_inputs(mapping_uuid, inputs)),
                                      DeployProgress(self.progress))
         self.progress(f"deploying stack {self.stack} (the real __main__.py)")
-        self.program = run_program(self.stack, mocks=self.mocks)
+        self.program = run_program(self.stack, mocks=self.mocks,
+                                   config_overrides={"cqrs-orders:dbCaBundlePath": str(self.ca_bundle)})
         inert = sum(1 for p in self.mocks.provisioned if p.inert)
         self.progress(f"deployed {len(self.mocks.provisioned)} resources ({inert} inert offline) "
                       f"in {time.monotonic() - started:.1f}s; schema migrated by the deploy-time invocation")

@@ -135,6 +135,16 @@ def test_functions_run_their_deployed_archives(cloud):
     assert (layer / "aws_lambda_powertools").is_dir() and (layer / "pymysql").is_dir()
 
 
+def test_the_functions_verify_the_database_certificate(cloud):
+    for function in cloud.program.of_type("aws:lambda/function:Function"):
+        variables = function.inputs.get("environment", {}).get("variables", {})
+        if "DB_HOST" in variables:  # and they answered every other test of this module through it
+            assert variables["DB_TLS"] == "verify-full", function.name
+            code = cloud.runtime.root / "functions" / function.state["name"] / "code"
+            bundle = code / "orders_db" / "certs" / "rds-ca.pem"
+            assert not code.exists() or bundle.read_bytes() == cloud.ca_bundle.read_bytes()
+
+
 def test_inert_resources_are_listed_and_everything_else_is_emulated(cloud):
     inert = {p.type for p in cloud.mocks.provisioned if p.inert}
     assert "aws:ec2/vpc:Vpc" in inert and "aws:cloudwatch/metricAlarm:MetricAlarm" in inert

@@ -249,3 +249,20 @@ def test_each_query_routes_to_its_own_function(dev, query, handler):
     invoked = [s["Parameters"]["FunctionName"] for s in states.values()
                if s.get("Resource") == "arn:aws:states:::lambda:invoke"]
     assert invoked.count(function.state["arn"]) == 1 and len(set(invoked)) == 4  # the queries and the validator
+
+
+def test_with_a_ca_bundle_every_database_function_verifies_the_server(tmp_path):
+    import zipfile
+
+    from harness.program import run_program
+
+    bundle = tmp_path / "global-bundle.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n")
+    program = run_program("prod", config_overrides={"cqrs-orders:dbCaBundlePath": str(bundle)})
+    database_functions = [f for f in program.of_type(FUNCTION) if "DB_HOST" in f.inputs["environment"]["variables"]]
+    assert {f.inputs["handler"].split(".")[0] for f in database_functions} == {
+        "projector", "items_sales_report", "monthly_sales_by_item", "get_order", "migrate"}
+    for function in database_functions:
+        assert function.inputs["environment"]["variables"]["DB_TLS"] == "verify-full", function.name
+        archive = zipfile.ZipFile(function.inputs["code"].path)
+        assert archive.read("orders_db/certs/rds-ca.pem") == bundle.read_bytes(), function.name
