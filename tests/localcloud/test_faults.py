@@ -21,6 +21,17 @@ def create(order_id: str, item: str, quantity: int) -> dict:
                     "items": [{"itemid": item, "quantity": quantity}, {"itemid": item + "-b", "quantity": 1}]})
 
 
+def settle_with_fault(cloud, fault) -> int:
+    """Settle with `fault(batch)` called before each projector invocation; returns how many invocations failed."""
+    failed_before = cloud.poller.delivery.failed_invocations
+    cloud.poller.before_invoke = fault
+    try:
+        cloud.settle()
+    finally:
+        cloud.poller.before_invoke = None
+    return cloud.poller.delivery.failed_invocations - failed_before
+
+
 def snapshot(cloud) -> dict:
     return {table: sorted(cloud.read_model(f"SELECT * FROM {table}"))  # table names are constants
             for table in READ_MODELS}
@@ -40,14 +51,9 @@ def test_the_database_dies_mid_stream_and_comes_back_every_order_projected_exact
         elif len(invocations) == 2:
             cloud.restart_database()
 
-    failed_before = cloud.poller.delivery.failed_invocations
-    cloud.poller.before_invoke = fault
-    try:
-        cloud.settle()
-    finally:
-        cloud.poller.before_invoke = None
+    failed = settle_with_fault(cloud, fault)
     assert len(invocations) >= 2
-    assert cloud.poller.delivery.failed_invocations > failed_before  # the batch really failed while it was down
+    assert failed > 0  # the batch really failed while the database was down
     assert cloud.read_model("SELECT COUNT(*) FROM orders WHERE order_id LIKE 'crash-%%'") == [(30,)]
     assert cloud.read_model("SELECT total_ordered FROM item_totals WHERE item_id = %s", (item,)) == [(sum(range(1, 31)),)]
     assert cloud.read_model("SELECT total_ordered FROM item_totals WHERE item_id = %s", (item + "-b",)) == [(30,)]
@@ -110,16 +116,13 @@ def test_the_database_dies_during_a_batch_invocation_and_comes_back_every_order_
         elif len(invocations) == 2 and crashed.wait(10):
             cloud.restart_database()  # from this thread: the server dies with the thread that started it
 
-    failed_before = cloud.poller.delivery.failed_invocations
-    cloud.poller.before_invoke = fault
     try:
-        cloud.settle()
+        failed = settle_with_fault(cloud, fault)
     finally:
-        cloud.poller.before_invoke = None
         if lock.open:
             lock.close()
     assert crashed.is_set() and cloud.database.running
-    assert cloud.poller.delivery.failed_invocations > failed_before
+    assert failed > 0
     assert cloud.read_model("SELECT COUNT(*) FROM orders WHERE order_id LIKE 'mid-%%'") == [(20,)]
     assert cloud.read_model("SELECT COUNT(*) FROM order_lines WHERE order_id LIKE 'mid-%%'") == [(40,)]
     assert cloud.read_model("SELECT total_ordered FROM item_totals WHERE item_id = %s", (item,)) == [(sum(range(1, 21)),)]
