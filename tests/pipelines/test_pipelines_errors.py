@@ -271,3 +271,18 @@ def test_an_invalid_interrupt_grace_is_an_environment_error(fake, monkeypatch):
     assert run.code == 2
     assert "PIPELINES_INTERRUPT_GRACE=soon is not a number of seconds" in run.err
     assert fake.calls() == []
+
+
+def test_the_interruptible_runner_copies_the_pinned_sdks_command_runner():
+    """InterruptibleCommand.run repeats PulumiCommand.run of pulumi 3.272: an SDK upgrade must re-check it."""
+    import importlib.metadata
+    import inspect
+
+    from pulumi import automation as auto
+
+    from pipelines.driver import InterruptibleCommand
+
+    assert importlib.metadata.version("pulumi") == "3.272.0", "compare InterruptibleCommand.run with PulumiCommand.run"
+    assert "3.272" in inspect.getdoc(InterruptibleCommand)
+    assert set(inspect.signature(auto.PulumiCommand.run).parameters) == set(
+        inspect.signature(InterruptibleCommand.run).parameters)
