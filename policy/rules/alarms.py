@@ -1,15 +1,18 @@
-"""Stack-level: every dead-letter queue and every function has an alarm that notifies someone.
+"""Stack-level: every dead-letter queue and every function has an alarm that notifies someone, and the SNS topics
+the alarms notify have a subscriber.
 
 Alarms are matched on their dimensions (QueueName, FunctionName) against the other resources' outputs. The engine
 runs stack policies on outputs: during `pulumi preview` those of resources not created yet (e.g. a new queue's ARN)
 are unknown, and the engine reports "can't run policy ... during preview" as an advisory instead; `pulumi up` runs
 them again on the final outputs and fails the update on a violation."""
 
-from .support import as_list, get, is_set, label, redrive_target, stack_policy
+from .support import ADVISORY, as_list, get, is_set, label, redrive_target, stack_policy
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 QUEUE = "aws:sqs/queue:Queue"
 FUNCTION = "aws:lambda/function:Function"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 # type -> path of the ARN that receives what the resource failed to process
 DEAD_LETTER_TARGETS = {
@@ -83,4 +86,19 @@ def functions_error_alarmed(args, report_violation):
                              function.urn)
 
 
-POLICIES = [dead_letter_queues_alarmed, functions_error_alarmed]
+@stack_policy("alarm-topics-subscribed",
+              "Every SNS topic of this stack that alarms notify has at least one subscription, so an alarm reaches "
+              "someone (advisory: the subscriber may live outside the stack).", level=ADVISORY)
+def alarm_topics_subscribed(args, report_violation):
+    notified = {action for alarm in args.resources if alarm.resource_type == ALARM
+                for action in as_list(get(alarm.props, "alarmActions"))}
+    subscribed = {get(s.props, "topic") for s in args.resources if s.resource_type == SUBSCRIPTION}
+    for topic in (r for r in args.resources if r.resource_type == TOPIC):
+        arn = get(topic.props, "arn")
+        if arn in notified and arn not in subscribed:
+            report_violation(f"alarm topic '{topic.name}' has no subscription, so its alarms reach nobody: set the "
+                             "stack's alarmEmail (pulumi config set alarmEmail ...) or subscribe the topic "
+                             "elsewhere.", topic.urn)
+
+
+POLICIES = [dead_letter_queues_alarmed, functions_error_alarmed, alarm_topics_subscribed]

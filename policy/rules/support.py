@@ -38,10 +38,11 @@ def resource_policy(name: str, description: str, types: Optional[Collection[str]
     return declare
 
 
-def stack_policy(name: str, description: str) -> Callable[[StackCheck], StackValidationPolicy]:
-    """Declare a mandatory stack policy."""
+def stack_policy(name: str, description: str, *, level: EnforcementLevel = MANDATORY
+                 ) -> Callable[[StackCheck], StackValidationPolicy]:
+    """Declare a stack policy (mandatory unless `level` says otherwise)."""
     def declare(check: StackCheck) -> StackValidationPolicy:
-        return StackValidationPolicy(name=name, description=description, validate=check, enforcement_level=MANDATORY)
+        return StackValidationPolicy(name=name, description=description, validate=check, enforcement_level=level)
     return declare
 
 

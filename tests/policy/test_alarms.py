@@ -104,3 +104,29 @@ def test_outputs_unknown_in_preview_make_the_check_advisory():
     [violation] = check("functions-error-alarmed", [function])
     assert violation.level == "advisory" and "can't run policy 'functions-error-alarmed' during preview" in \
         violation.message and violation.resource == ""
+
+
+SUBSCRIBED_TOPIC = "aws:sns/topic:Topic"
+
+
+def alarm_topic(arn: str = TOPIC, name: str = "alarms"):
+    return resource(SUBSCRIBED_TOPIC, {"name": name}, name=name, state={"name": name, "arn": arn})
+
+
+def test_an_alarm_topic_without_a_subscription_is_reported_as_advisory():
+    [violation] = check("alarm-topics-subscribed", [alarm_topic(), dlq_alarm()])
+    assert violation.level == "advisory" and violation.resource == "alarms" and "alarmEmail" in violation.message
+
+
+def test_a_subscribed_or_unused_topic_is_fine():
+    subscription = resource("aws:sns/topicSubscription:TopicSubscription", {"topic": TOPIC, "protocol": "email"})
+    assert check("alarm-topics-subscribed", [alarm_topic(), dlq_alarm(), subscription]) == []
+    assert check("alarm-topics-subscribed", [alarm_topic()]) == []  # no alarm notifies it
+
+
+def test_the_programs_alarm_topic_reaches_someone_once_alarm_email_is_set():
+    from harness.program import run_program
+
+    assert [v.resource for v in check("alarm-topics-subscribed", program_run("prod").resources)] == ["alarms-topic"]
+    with_email = run_program("prod", config_overrides={"cqrs-orders:alarmEmail": "oncall@example.org"})
+    assert check("alarm-topics-subscribed", with_email.resources) == []

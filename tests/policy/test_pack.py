@@ -66,6 +66,10 @@ VIOLATING = {
     "sqs-queue-encrypted": [resource("aws:sqs/queue:Queue", {"sqsManagedSseEnabled": False})],
     "dead-letter-queues-alarmed": [resource(TARGET, {"deadLetterConfig": {"arn": SQS_ARN}})],
     "functions-error-alarmed": [resource(FUNCTION, {"name": "orders-fn"})],
+    "alarm-topics-subscribed": [
+        resource("aws:sns/topic:Topic", {"arn": "arn:aws:sns:us-east-1:123456789012:alarms"}),
+        resource("aws:cloudwatch/metricAlarm:MetricAlarm",
+                 {"alarmActions": ["arn:aws:sns:us-east-1:123456789012:alarms"]}, name="alarm")],
 }
 
 
@@ -87,10 +91,11 @@ def test_policy_names_are_unique_kebab_case_and_levels_explicit():
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", name) for name in names)
     # Set per policy, so the offline runner and the engine agree without relying on the pack's default level.
     assert all(p.enforcement_level in (EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY) for p in POLICIES)
-    assert [p.name for p in POLICIES if p.enforcement_level is EnforcementLevel.ADVISORY] == ["aurora-max-capacity"]
+    assert [p.name for p in POLICIES if p.enforcement_level is EnforcementLevel.ADVISORY] == [
+        "aurora-max-capacity", "alarm-topics-subscribed"]
     assert {p.name for p in POLICIES if isinstance(p, StackValidationPolicy)} == {
         "aurora-tls-enforced", "dead-letter-queues-alarmed", "functions-error-alarmed", "dynamodb-orders-stream",
-        "event-source-queue-redrive"}
+        "event-source-queue-redrive", "alarm-topics-subscribed"}
     assert all(p.description.endswith(".") for p in POLICIES)
 
 
@@ -109,7 +114,11 @@ def test_stack_configs_are_valid_and_set_every_threshold(stack: str):
     config = load_config(path)
     resolve_config(POLICIES, config, str(path))
     configurable = {p.name: set(p.config_schema.properties) for p in POLICIES if p.config_schema}
-    assert {name: set(values) for name, values in config.items()} == configurable
+    thresholds = {name: set(values) for name, values in config.items() if "enforcementLevel" not in values}
+    assert thresholds == configurable
+    # dev's alarms notify nobody on purpose (no alarmEmail): the only policy a stack turns off.
+    disabled = {name for name, values in config.items() if values.get("enforcementLevel") == "disabled"}
+    assert disabled == ({"alarm-topics-subscribed"} if stack == "dev" else set())
 
 
 def test_unscoped_actions_are_the_programs_and_each_has_a_reason():
