@@ -9,15 +9,19 @@ import platform
 import time
 from pathlib import Path
 
-from bench import cold_start, idle_cost, program_time, projector_throughput, query_latency
+from bench import (cold_start, hot_items, idle_cost, program_time, projector_throughput, query_latency, rebuild_rate,
+                   request_cost)
 from bench.report import say
 
 BENCHMARKS = {
     "projector_throughput": projector_throughput,
+    "hot_items": hot_items,
     "query_latency": query_latency,
     "cold_start": cold_start,
     "program_time": program_time,
     "idle_cost": idle_cost,
+    "rebuild_rate": rebuild_rate,
+    "request_cost": request_cost,
 }
 
 

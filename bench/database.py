@@ -34,6 +34,10 @@ class LambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench"
     aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    remaining_ms: int = 30_000  # as get_remaining_time_in_millis() reports at the start of an invocation
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
 
 
 @contextlib.contextmanager

@@ -3,8 +3,10 @@
 sample's topology priced the same way.
 
 Every AWS resource type is either priced here, listed in the price table as free when idle (with why), or
-excluded (log storage, which depends on traffic): a type that is none of these stops the estimate, so a new
-always-on resource cannot slip through unpriced."""
+excluded (log groups, whose volume depends on traffic): a type that is none of these stops the estimate, so a new
+always-on resource cannot slip through unpriced. Logs written even when nobody uses the stack (Aurora's exported
+logs on a running instance, VPC flow logs) are priced on the instance and the flow log from an assumed idle volume
+(written down in the price table): ingestion, plus storage of that volume over the log group's retention."""
 
 from __future__ import annotations
 
@@ -73,6 +75,9 @@ def run() -> dict:
 def monthly_charges(resources: list[RegisteredResource], table: dict) -> list[Charge]:
     prices, hours = table["prices"], table["hours_per_month"]
     clusters = {r.id: r for r in resources if r.type == "aws:rds/cluster:Cluster"}
+    log_groups = [r for r in resources if r.type == "aws:cloudwatch/logGroup:LogGroup"]
+    groups_by_name = {r.state.get("name") or r.inputs.get("name"): r for r in log_groups}
+    groups_by_arn = {r.state.get("arn"): r for r in log_groups}
     charges = []
 
     def charge(resource: RegisteredResource, what: str, usd: float) -> None:
@@ -94,6 +99,20 @@ def monthly_charges(resources: list[RegisteredResource], table: dict) -> list[Ch
                             ["minCapacity"])
             charge(r, f"Aurora Serverless v2 minimum capacity ({minimum:g} ACU)",
                    minimum * hours * prices["aurora_serverless_v2_acu_hour"]["usd"])
+            cluster = clusters[r.inputs["clusterIdentifier"]]
+            if minimum > 0:  # a paused instance writes no log
+                for log in cluster.inputs.get("enabledCloudwatchLogsExports") or []:
+                    volumes = prices["aurora_idle_log_gb_month"]["gb"]
+                    if log not in volumes:
+                        raise UnpricedResource(f"{cluster.name}: no idle volume assumed for the exported {log} log")
+                    group = groups_by_name.get(f"/aws/rds/cluster/{cluster.id}/{log}")
+                    charge(r, f"Aurora {log} log export, idle ({volumes[log]:g} GB assumed)",
+                           _log_usd(volumes[log], prices["cloudwatch_logs_ingestion_gb"]["usd"], group, prices))
+        elif r.type == "aws:ec2/flowLog:FlowLog":
+            volume = prices["vpc_flow_log_idle_gb_month"]["gb"]
+            charge(r, f"VPC flow log, idle ({volume:g} GB assumed)",
+                   _log_usd(volume, prices["cloudwatch_vended_logs_ingestion_gb"]["usd"],
+                            groups_by_arn.get(r.inputs.get("logDestination")), prices))
         elif r.type == "aws:ec2/natGateway:NatGateway":
             charge(r, "NAT gateway", hours * prices["nat_gateway_hour"]["usd"])
         elif r.type == "aws:ec2/eip:Eip":
@@ -103,6 +122,8 @@ def monthly_charges(resources: list[RegisteredResource], table: dict) -> list[Ch
                 zones = len(r.inputs.get("subnetIds") or [])
                 charge(r, f"VPC interface endpoint ({zones} AZs)",
                        zones * hours * prices["interface_endpoint_az_hour"]["usd"])
+        elif r.type == "aws:cloudwatch/dashboard:Dashboard":
+            charge(r, "CloudWatch dashboard", prices["cloudwatch_dashboard_month"]["usd"])
         elif r.type == "aws:cloudwatch/metricAlarm:MetricAlarm":
             charge(r, *_alarm(r, prices))
         elif r.type == "aws:secretsmanager/secret:Secret":
@@ -117,6 +138,14 @@ def monthly_charges(resources: list[RegisteredResource], table: dict) -> list[Ch
         else:
             raise UnpricedResource(f"{r.name}: no price and not listed as free when idle: {r.type}")
     return charges
+
+
+def _log_usd(gb_month: float, usd_per_gb: float, group: RegisteredResource | None, prices: dict) -> float:
+    """Ingesting `gb_month` a month, and storing what the log group keeps at steady state (its retention's worth;
+    a year's when the stack does not manage the group, as RDS would create it without retention)."""
+    retention_days = (group.inputs.get("retentionInDays") if group else None) or 365
+    stored_gb = gb_month * retention_days * 12 / 365
+    return gb_month * usd_per_gb + stored_gb * prices["cloudwatch_logs_storage_gb_month"]["usd"]
 
 
 def _alarm(alarm: RegisteredResource, prices: dict) -> tuple[str, float]:

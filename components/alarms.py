@@ -1,9 +1,9 @@
 """Alarms that mean "something is broken": dead letters, a lagging projector, failed executions, function
-errors and throttles. All notify one SNS topic."""
+errors and throttles, read models that drifted from the orders table. All notify one SNS topic."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
@@ -19,6 +19,10 @@ class AlarmsArgs:
     functions: dict[str, aws.lambda_.Function]  # short name -> function
     stream_function: aws.lambda_.Function  # the stream consumer, for iterator age
     state_machine_arn: pulumi.Input[str]
+    # More state machines whose failed executions mean something is broken: short name -> ARN
+    other_state_machines: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # The metric a reconcile publishes (namespace, name, dimensions): any drift it found raises the alarm
+    drift_metric: Optional[tuple[str, str, dict]] = None
 
 
 class Alarms(pulumi.ComponentResource):
@@ -57,4 +61,12 @@ class Alarms(pulumi.ComponentResource):
         for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
             alarm(f"workflow-{metric.lower()}", f"order workflow {metric}: a system fault, not a client error",
                   "AWS/States", metric, {"StateMachineArn": args.state_machine_arn})
+            for machine_name, machine_arn in args.other_state_machines.items():
+                alarm(f"{machine_name}-{metric.lower()}", f"{machine_name} workflow {metric}: a step kept failing",
+                      "AWS/States", metric, {"StateMachineArn": machine_arn})
+        if args.drift_metric is not None:
+            namespace, metric, dimensions = args.drift_metric
+            alarm("reconcile-drift", "a reconcile found the read models unlike the orders table (see the README's "
+                  "runbook: python -m ops reconcile --repair)", namespace, metric, dimensions, statistic="Maximum",
+                  period=3600)
         self.register_outputs({"topicArn": self.topic.arn})

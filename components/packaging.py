@@ -2,7 +2,8 @@
 
 Archives are content-addressed files under `build/lambda/` (written atomically, so parallel runs are safe):
 - one code archive per function: its own folder plus the shared packages it imports;
-- one dependency layer, unpacked from the exact wheels pinned in `functions/requirements.txt`.
+- one dependency layer, unpacked from the exact wheels `functions/layer.lock` names (components/layer_wheels.py:
+  fetched and hash-checked without pip, so any virtualenv builds the same layer).
 """
 
 from __future__ import annotations
@@ -11,20 +12,17 @@ import base64
 import hashlib
 import io
 import os
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.layer_wheels import LAYER_LOCK, fetch, read_lock
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 BUILD_DIR = ROOT / "build" / "lambda"
-LAYER_REQUIREMENTS = FUNCTIONS_DIR / "requirements.txt"
 MIGRATIONS_DIR = FUNCTIONS_DIR / "migrations"
-# The Lambda platform the layer's wheels are chosen for (the functions run on arm64, python3.12).
-LAYER_PLATFORM = ("manylinux2014_aarch64", "3.12")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _SKIPPED = ("__pycache__", ".pytest_cache")
 
@@ -76,6 +74,18 @@ def function_archive(name: str, packages: tuple[str, ...], extra_files: dict[str
     return _store(name, _zip(entries))
 
 
+def tree_archive(name: str, folders: dict[str, Path], files: dict[str, Path] | None = None) -> Archive:
+    """An archive of code kept outside functions/: each folder's files under its archive path (archive path ->
+    source folder), and single files (archive name -> source file)."""
+    entries = []
+    for prefix, folder in folders.items():
+        if not folder.is_dir():
+            raise FileNotFoundError(f"Lambda source folder {folder} does not exist")
+        entries += [(f"{prefix}/{p.relative_to(folder).as_posix()}", p.read_bytes()) for p in _source_files(folder)]
+    entries += [(archive_name, source.read_bytes()) for archive_name, source in (files or {}).items()]
+    return _store(name, _zip(entries))
+
+
 def migrations_hash() -> str:
     """Changes whenever a migration file is added, removed or edited: re-runs the deploy-time migration."""
     digest = hashlib.sha256()
@@ -84,28 +94,15 @@ def migrations_hash() -> str:
     return digest.hexdigest()
 
 
-def _download_wheels(requirements: Path, target: Path) -> list[Path]:
-    platform, python_version = LAYER_PLATFORM
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-               "--only-binary=:all:", "--platform", platform, "--python-version", python_version,
-               "--implementation", "cp", "-r", str(requirements), "-d", str(target)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"could not download the Lambda layer's wheels ({' '.join(command)}):\n{result.stderr}")
-    return sorted(target.glob("*.whl"))
-
-
-def dependency_layer(requirements: Path = LAYER_REQUIREMENTS) -> Archive:
-    """The layer zip (`python/...`), built once per requirements file content and cached."""
-    key = hashlib.sha256(requirements.read_bytes() + repr(LAYER_PLATFORM).encode()).hexdigest()[:16]
+def dependency_layer(lock: Path = LAYER_LOCK) -> Archive:
+    """The layer zip (`python/...`), built once per lock file content and cached."""
+    key = hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
     cached = sorted(BUILD_DIR.glob(f"layer-{key}-*.zip"))
     if cached:
-        data = cached[0].read_bytes()
-        return _store(f"layer-{key}", data)
-    with tempfile.TemporaryDirectory() as temp:
-        entries = []
-        for wheel in _download_wheels(requirements, Path(temp)):
-            with zipfile.ZipFile(wheel) as archive:
-                entries += [(f"python/{info.filename}", archive.read(info)) for info in archive.infolist()
-                            if not info.is_dir()]
+        return _store(f"layer-{key}", cached[0].read_bytes())
+    entries = []
+    for wheel in fetch(read_lock(lock)):
+        with zipfile.ZipFile(wheel) as archive:
+            entries += [(f"python/{info.filename}", archive.read(info)) for info in archive.infolist()
+                        if not info.is_dir()]
     return _store(f"layer-{key}", _zip(entries))

@@ -10,8 +10,8 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from components.database import (DATABASE_NAME, PROJECTOR_DB_USER, READER_DB_USER, ReadModelDatabase,
-                                 ReadModelDatabaseArgs)
+from components.database import (DATABASE_NAME, OPS_DB_USER, PROJECTOR_DB_USER, READER_DB_USER,
+                                 ReadModelDatabase, ReadModelDatabaseArgs)
 from components.function import PythonFunction, PythonFunctionArgs, VpcPlacement, statement
 from components.network import PrivateNetwork, PrivateNetworkArgs
 from components.packaging import function_archive, migrations_hash
@@ -42,20 +42,30 @@ class QuerySide(pulumi.ComponentResource):
         super().__init__("cqrs:index:QuerySide", name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        network = PrivateNetwork(f"{name}-network", PrivateNetworkArgs(s.vpcId, s.privateSubnetIds), opts=child)
+        network = PrivateNetwork(f"{name}-network", PrivateNetworkArgs(
+            existing_vpc_id=s.vpcId, existing_subnet_ids=s.privateSubnetIds, flow_logs=s.vpcFlowLogs,
+            flow_log_retention_days=s.vpcFlowLogRetentionDays), opts=child)
         self.database = ReadModelDatabase(f"{name}-db", ReadModelDatabaseArgs(
             engine_version=s.auroraEngineVersion, min_capacity=s.auroraMinCapacity,
             max_capacity=s.auroraMaxCapacity, seconds_until_auto_pause=s.auroraSecondsUntilAutoPause,
             reader_instances=s.auroraReaderInstances,
             backup_retention_days=s.backupRetentionDays, deletion_protection=s.deletionProtection,
             skip_final_snapshot=s.skipFinalSnapshot, subnet_ids=network.subnet_ids,
-            security_group_id=network.database_security_group.id), opts=child)
+            security_group_id=network.database_security_group.id,
+            idle_session_timeout_seconds=s.dbIdleSessionTimeoutSeconds, log_exports=s.dbLogExports,
+            log_retention_days=s.dbLogRetentionDays), opts=child)
         cluster = self.database.cluster
         in_vpc = VpcPlacement(network.subnet_ids, [network.functions_security_group.id])
         extra_files = {CA_BUNDLE_IN_ARCHIVE: Path(s.dbCaBundlePath)} if s.dbCaBundlePath else {}
         connection = {"DB_PORT": cluster.port.apply(str), "DB_NAME": DATABASE_NAME,
                       # Without a CA bundle TLS is still enforced by the server (require_secure_transport).
-                      "DB_TLS": "verify-full" if s.dbCaBundlePath else "required"}
+                      "DB_TLS": "verify-full" if s.dbCaBundlePath else "required",
+                      # Aurora closes a session idle this long; a connection idle longer is discarded unused.
+                      "DB_IDLE_SESSION_TIMEOUT_S": str(s.dbIdleSessionTimeoutSeconds)}
+        # What another database function of the stack needs (ops/infra.py): its placement, its connection
+        # settings (DB_HOST: the writer) and the archive files every database function carries.
+        self.vpc, self.extra_files = in_vpc, extra_files
+        self.database_environment = {**connection, "DB_HOST": cluster.endpoint}
 
         def db_function(function: str, description: str, user: str, host: pulumi.Input[str], **kwargs):
             return PythonFunction(f"{name}-{function.replace('_', '-')}", PythonFunctionArgs(
@@ -116,8 +126,9 @@ class QuerySide(pulumi.ComponentResource):
             layer_arn=args.layer_arn, log_retention_days=s.lambdaLogRetentionDays,
             environment={**connection, "DB_HOST": self.database.cluster.endpoint,
                          "PROJECTOR_DB_USER": PROJECTOR_DB_USER, "READER_DB_USER": READER_DB_USER,
-                         "DB_USER_AUTH": "iam"},
-            vpc=in_vpc, timeout=300), opts=child)
+                         "OPS_DB_USER": OPS_DB_USER, "DB_USER_AUTH": "iam"},
+            # One migration at a time, where the stack reserves concurrency (an account may have none to reserve).
+            vpc=in_vpc, timeout=300, reserved_concurrency=1 if s.lambdaReservedConcurrency > 0 else -1), opts=child)
         launcher = PythonFunction(f"{name}-migrate-launcher", PythonFunctionArgs(
             code=function_archive("migrate_launcher", ()), handler="migrate_launcher.handler.handler",
             description="Reads the master secret and runs the in-VPC migration",

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.function import PythonFunction, PythonFunctionArgs, service_role, statement, unscoped, XRAY_ACTIONS
+from components.http_api import HttpApi, HttpApiArgs
 from components.packaging import function_archive
 from components.settings import StackSettings
 from statemachine.definition import SOURCE, WorkflowRefs, build_definition
@@ -29,6 +30,8 @@ class RoutingArgs:
     table_arn: pulumi.Input[str]
     query_functions: dict[str, aws.lambda_.Function]  # query name -> function
     layer_arn: pulumi.Input[str]
+    # The HTTP API in front of the workflow (None: none); its state_machine_arn is filled in here.
+    http_api: Optional[HttpApiArgs] = None
 
 
 class Routing(pulumi.ComponentResource):
@@ -36,6 +39,7 @@ class Routing(pulumi.ComponentResource):
     state_machine: aws.sfn.StateMachine
     validator: PythonFunction
     target_dlq: aws.sqs.Queue
+    http_api: Optional[HttpApi] = None
 
     def __init__(self, name: str, args: RoutingArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("cqrs:index:Routing", name, None, opts)
@@ -74,6 +78,9 @@ class Routing(pulumi.ComponentResource):
             tracing_configuration={"enabled": True},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
         self._rule(name, s)
+        if args.http_api is not None:
+            args.http_api.state_machine_arn = self.state_machine.arn
+            self.http_api = HttpApi(f"{name}-http", args.http_api, opts=child)
         self.register_outputs({"eventBusArn": self.bus.arn, "stateMachineArn": self.state_machine.arn})
 
     def _rule(self, name: str, s: StackSettings) -> None:

@@ -19,6 +19,8 @@ import pulumi
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
 STATE_MACHINE_LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
+# Aurora MySQL logs the stack may export to CloudWatch Logs (enabled_cloudwatch_logs_exports).
+DB_LOG_TYPES = ("audit", "error", "slowquery")
 # Aurora MySQL supports scaling to 0 ACU (auto-pause) from 3.08.0.
 AUTO_PAUSE_MIN_ENGINE = (3, 8, 0)
 _ENGINE_VERSION = re.compile(r"^8\.0\.mysql_aurora\.3\.(\d{2})\.(\d+)$")
@@ -111,8 +113,40 @@ def _subnet_ids(key: str, raw: str) -> tuple[str, ...]:
                           "or an empty list to create them")
 
 
+def _log_types(key: str, raw: str) -> tuple[str, ...]:
+    try:
+        value = json.loads(raw) if raw.strip() else []
+    except json.JSONDecodeError:
+        value = None
+    if isinstance(value, list) and all(v in DB_LOG_TYPES for v in value) and len(set(value)) == len(value):
+        return tuple(sorted(value))
+    raise _fail(key, raw, f"expected a JSON list of distinct log types among {', '.join(DB_LOG_TYPES)} "
+                          "(an empty list exports none)")
+
+
+_SCHEDULE = re.compile(r"^(rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$")
+
+
+def _schedule(key: str, raw: str) -> str:
+    match = _SCHEDULE.match(raw.strip())
+    singular = match is not None and match.group(2) is not None and not match.group(3).endswith("s")
+    if raw.strip() == "" or (match and (match.group(2) is None or (match.group(2) == "1") == singular)):
+        return raw.strip()
+    raise _fail(key, raw, "expected an EventBridge Scheduler expression such as rate(1 day) or cron(0 4 * * ? *), "
+                          "or empty for none")
+
+
 def _text(key: str, raw: str) -> str:
     return raw
+
+
+HTTP_API_AUTHORIZATIONS = ("iam", "none")
+
+
+def _api_authorization(key: str, raw: str) -> str:
+    if raw.strip() in HTTP_API_AUTHORIZATIONS:
+        return raw.strip()
+    raise _fail(key, raw, "expected iam (SigV4-signed requests) or none (anonymous: the policy pack reports it)")
 
 
 @dataclass(frozen=True)
@@ -147,8 +181,34 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("projectorMaxRecordAgeSeconds", _integer(60, 604800), "oldest stream record the projector still retries"),
     Setting("vpcId", _vpc_id, "existing VPC to use (empty: create a private VPC)"),
     Setting("privateSubnetIds", _subnet_ids, "existing private subnets in two or more AZs (JSON list), with vpcId"),
+    Setting("dbIdleSessionTimeoutSeconds", _integer(30, 86400),
+            "seconds after which Aurora closes an idle session (wait_timeout and interactive_timeout); below "
+            "auroraSecondsUntilAutoPause with auto-pause, since an open session keeps Aurora awake"),
+    Setting("dbLogExports", _log_types,
+            "Aurora logs exported to CloudWatch Logs (JSON list of audit, error, slowquery; audit logs connections "
+            "and DDL/DCL of the stack's users): $0.50/GB ingested, $0.03/GB-month stored, nothing while paused"),
+    Setting("dbLogRetentionDays", _retention, "retention of the exported Aurora logs (days)"),
+    Setting("vpcFlowLogs", _boolean, "flow logs (all traffic) of the VPC the stack creates, to CloudWatch Logs: "
+                                     "vended logs $0.50/GB ingested, $0.03/GB-month stored; none for an existing "
+                                     "VPC"),
+    Setting("vpcFlowLogRetentionDays", _retention, "retention of the VPC flow logs (days)"),
     Setting("dbCaBundlePath", _text, "path of the RDS CA bundle to verify the database certificate (empty: TLS "
                                      "without certificate verification)"),
+    Setting("operatorDashboard", _boolean, "the operator's CloudWatch dashboard (ops: $3.00/month beyond the "
+                                           "account's first 3 dashboards)"),
+    Setting("reconcileSchedule", _schedule, "when a reconcile checks the read models against the orders table "
+                                            "(an EventBridge Scheduler rate or cron; empty: never)"),
+    Setting("httpApi", _boolean, "the HTTP API: synchronous answers from the same workflow (REST API, "
+                                 "$3.50 per million requests, nothing when idle)"),
+    Setting("httpApiAuthorization", _api_authorization, "who may call the HTTP API: iam (SigV4-signed requests) or "
+                                                        "none (anonymous)"),
+    Setting("httpApiThrottleRateLimit", _integer(1, 10000), "the HTTP API's steady request rate per second (the "
+                                                             "stage's throttling)"),
+    Setting("httpApiThrottleBurstLimit", _integer(1, 5000), "the HTTP API's burst of requests (the stage's "
+                                                             "throttling)"),
+    Setting("httpApiAccessLogRetentionDays", _retention, "retention of the HTTP API's access logs (days)"),
+    Setting("httpApiAccountLogRole", _boolean, "this stack sets the account's API Gateway CloudWatch Logs role, "
+                                               "which access logs need (one per account and region)"),
 )
 
 
@@ -176,7 +236,20 @@ class StackSettings:
     projectorMaxRecordAgeSeconds: int
     vpcId: str
     privateSubnetIds: tuple[str, ...]
+    dbIdleSessionTimeoutSeconds: int
+    dbLogExports: tuple[str, ...]
+    dbLogRetentionDays: int
+    vpcFlowLogs: bool
+    vpcFlowLogRetentionDays: int
     dbCaBundlePath: str
+    operatorDashboard: bool
+    reconcileSchedule: str
+    httpApi: bool
+    httpApiAuthorization: str
+    httpApiThrottleRateLimit: int
+    httpApiThrottleBurstLimit: int
+    httpApiAccessLogRetentionDays: int
+    httpApiAccountLogRole: bool
 
     @property
     def auto_pause(self) -> bool:
@@ -210,6 +283,10 @@ def _check_together(s: StackSettings) -> None:
     if bool(s.vpcId) != bool(s.privateSubnetIds):
         key, value = ("privateSubnetIds", list(s.privateSubnetIds)) if s.vpcId else ("vpcId", s.vpcId)
         raise _fail(key, value, "vpcId and privateSubnetIds go together: set both or neither")
+    if s.auto_pause and s.dbIdleSessionTimeoutSeconds >= s.auroraSecondsUntilAutoPause:
+        raise _fail("dbIdleSessionTimeoutSeconds", str(s.dbIdleSessionTimeoutSeconds),
+                    f"expected a whole number from 30 to {s.auroraSecondsUntilAutoPause - 1} (below "
+                    "auroraSecondsUntilAutoPause: an idle session left open keeps Aurora from pausing)")
     if s.skipFinalSnapshot and s.deletionProtection:
         raise _fail("skipFinalSnapshot", "true", "a deletion-protected stack keeps its final snapshot: set false")
 

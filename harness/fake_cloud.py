@@ -32,6 +32,7 @@ def computed_outputs(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
         return physical, {"name": physical, "arn": table_arn,
                           "streamArn": f"{table_arn}/stream/2026-01-01T00:00:00.000"}
     if typ == "aws:rds/cluster:Cluster":
+        physical = inputs.get("clusterIdentifier") or physical  # an explicit identifier is the cluster's id
         host = f"{physical}.cluster-abcdefghijkl.{region}.rds.amazonaws.com"
         return physical, {"arn": arn("rds", f"cluster:{physical}", region), "clusterIdentifier": physical,
                           "clusterResourceId": "cluster-" + hashlib.sha256(physical.encode()).hexdigest()[:26].upper(),
@@ -73,6 +74,16 @@ def computed_outputs(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
         return resource_id, {"arn": arn("ec2", f"{prefix}/{resource_id}", region)}
     if typ == "aws:rds/clusterInstance:ClusterInstance":
         return physical, {"identifier": physical, "arn": arn("rds", f"db:{physical}", region)}
+    if typ == "aws:apigateway/restApi:RestApi":
+        api_id = hashlib.sha256(name.encode()).hexdigest()[:10]
+        return api_id, {"name": physical, "rootResourceId": api_id[:6],
+                        "arn": f"arn:aws:apigateway:{region}::/restapis/{api_id}",
+                        "executionArn": arn("execute-api", api_id, region)}
+    if typ == "aws:apigateway/stage:Stage":
+        api_id, stage = inputs.get("restApi", ""), inputs.get("stageName", "")
+        return f"ags-{api_id}-{stage}", {"invokeUrl": f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}",
+                                         "arn": f"arn:aws:apigateway:{region}::/restapis/{api_id}/stages/{stage}",
+                                         "executionArn": arn("execute-api", f"{api_id}/{stage}", region)}
     return physical, {"name": physical}
 
 

@@ -1,25 +1,91 @@
-"""python -m localcloud run|demo|serve: the real stack, offline."""
+"""python -m localcloud run|demo|serve: the real stack, offline.
+
+SIGINT (Ctrl-C) and SIGTERM stop any command at any phase (MariaDB starting, emulator starting, deploying,
+running or serving): the first one raises `Interrupted` in the main thread, later ones are ignored so that the
+clean-up runs to its end, and everything started is stopped and its temporary data removed. Stopping `serve`
+once it is ready is its normal end (exit code 0); otherwise the exit code is 128 + the signal's number.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
+if __name__ == "__main__":  # until main() takes over (imports take a second or two), nothing is started yet
+    for _number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(_number, lambda number, frame: os._exit(128 + number))
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from harness.program import UnknownStack
-from localcloud.cloud import LocalCloud
+from localcloud.cloud import REGION, LocalCloud
+from localcloud.emulator import PortUnavailable
 from localcloud.events_file import EventsFileError, check_bus, for_bus, load_entries
+from ops.stack import localcloud_outputs_path, write_outputs_file
 
 DEMO_STEPS = sorted((Path(__file__).parent / "scenarios" / "demo").glob("*.json"))
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM: stop what runs and clean up."""
+
+
+class _Stopping:
+    """The signal handling of one command (main thread only): see the module's docstring."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self.serving = False  # `serve` is ready: being stopped is its normal end
+        self.clouds: list[LocalCloud] = []  # started or starting, stopped again after an interruption
+        self.previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self.previous[number] = signal.signal(number, self._handle)
+
+    def _handle(self, number: int, frame) -> None:
+        if self.signal is not None:
+            return  # already stopping: let the clean-up finish
+        self.signal = number
+        sys.stderr.write(f"stopping ({signal.Signals(number).name}): removing the emulator, the database and their "
+                         "temporary data\n")
+        sys.stderr.flush()
+        # What is interrupted mid-way (a deploy, a delivery, an execution's thread) may complain as it unwinds, through
+        # sys.stderr, a logging handler or a child's inherited stderr: none of that is news. stderr stays silent.
+        logging.disable(logging.CRITICAL)
+        silent = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(silent, 2)
+        os.close(silent)
+        raise Interrupted()
+
+    def exit_code(self) -> int:
+        return 0 if self.serving else 128 + int(self.signal)
+
+    def uninstall(self) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+
+_STOPPING = _Stopping()
+
+
+def _register(cloud: LocalCloud) -> LocalCloud:
+    _STOPPING.clouds.append(cloud)
+    cloud.should_stop = lambda: _STOPPING.signal is not None
+    return cloud
+
+
 def _fail(message: str) -> int:
+    if _STOPPING.signal is not None:  # an interruption surfacing as another error
+        raise Interrupted()
     print("error: " + " ".join(line.strip() for line in message.splitlines()), file=sys.stderr)  # one line
     return 2
 
@@ -56,7 +122,7 @@ def command_run(args) -> int:
     try:
         paths = [Path(path) for path in args.events]
         steps = [load_entries(path) for path in paths]  # every file is checked before the deploy
-        with LocalCloud(args.stack) as cloud:
+        with _register(LocalCloud(args.stack)) as cloud:
             cloud.deploy()
             for path, entries in zip(paths, steps):  # the stack's bus is known once deployed
                 check_bus(path, entries, cloud.outputs["EventBridgeARN"])
@@ -75,7 +141,7 @@ def command_run(args) -> int:
 def command_demo(args) -> int:
     from localcloud.demo import show
     try:
-        with LocalCloud(args.stack) as cloud:
+        with _register(LocalCloud(args.stack)) as cloud:
             cloud.deploy()
             sent = run_steps(cloud, [load_entries(path) for path in DEMO_STEPS])
             show(cloud, [(path.stem, pairs) for path, pairs in zip(DEMO_STEPS, sent)])
@@ -87,35 +153,49 @@ def command_demo(args) -> int:
 
 def command_serve(args) -> int:
     try:
-        cloud = LocalCloud(args.stack, port=args.port).start()
-    except (UnknownStack, FileNotFoundError) as error:
+        cloud = _register(LocalCloud(args.stack, port=args.port, api_port=args.api_port or args.port + 1)).start()
+    except (UnknownStack, FileNotFoundError, PortUnavailable) as error:
         return _fail(str(error))
     stop = threading.Event()
+    outputs_file = None
+    delivery = threading.Thread(target=_deliver_streams, args=(cloud, stop), daemon=True)
     try:
         cloud.deploy()
         print(json.dumps(cloud.outputs, indent=2))
-        print(_serve_example(cloud))
-        threading.Thread(target=_deliver_streams, args=(cloud, stop), daemon=True).start()
+        # The stack's outputs for other commands (python -m ops ... --endpoint-url), removed when serving stops.
+        outputs_file = args.outputs_file or localcloud_outputs_path(args.stack)
+        write_outputs_file(outputs_file, args.stack, cloud.endpoint, REGION, cloud.outputs)
+        print(f"stack outputs written to {outputs_file}", file=sys.stderr)
+        print(_serve_example(cloud), flush=True)
+        _STOPPING.serving = True
+        delivery.start()
         shown = 0
         while True:  # print what the system publishes, as it publishes it
             published = cloud.published()
             for event in published[shown:]:
                 _print_event(event)
             shown = len(published)
+            if _STOPPING.signal is not None:  # the handler's exception was lost (see LocalCloud._checkpoint)
+                raise Interrupted()
             time.sleep(0.2)
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
-        print("stopping: removing the emulator, the database and their temporary data", file=sys.stderr)
-        return 0
     finally:
+        if outputs_file is not None:
+            outputs_file.unlink(missing_ok=True)
         stop.set()
+        if delivery.is_alive():
+            delivery.join(timeout=30)  # a batch being delivered finishes before the emulator goes
         cloud.stop()
 
 
 def _deliver_streams(cloud: LocalCloud, stop: threading.Event) -> None:
     while not stop.is_set():
-        cloud.poller.poll()
-        time.sleep(0.2)
+        try:
+            cloud.poller.poll()
+        except Exception as error:  # e.g. the stream's table deleted over the API: keep serving
+            if stop.is_set():
+                return
+            print(f"stream delivery failed: {error}", file=sys.stderr)
+        stop.wait(0.2)
 
 
 def _serve_example(cloud: LocalCloud) -> str:
@@ -130,7 +210,23 @@ ready on {cloud.endpoint} (credentials: any; region us-east-1). Try:
     '[{{"EventBusName": "{bus}", "Source": "orderPipeline", "DetailType": "orderCommand", "Detail": {detail}}}]'
   aws --endpoint-url {cloud.endpoint} dynamodb scan --table-name {cloud.outputs["OrdersTableName"]}
 
-Published events appear below, one JSON object per line. Ctrl-C stops everything.
+{_api_example(cloud)}Published events appear below, one JSON object per line. Ctrl-C stops everything.
+"""
+
+
+def _api_example(cloud: LocalCloud) -> str:
+    url = cloud.outputs.get("HttpApiUrl")
+    if not url:
+        return ""
+    return f"""The HTTP API (SigV4-signed, as on AWS; StartSyncExecution needs the host prefix off locally):
+
+  curl -s --aws-sigv4 aws:amz:us-east-1:execute-api --user localcloud:localcloud -H 'Content-Type: application/json' \\
+    -d '{{"orderId": "7002", "items": [{{"itemid": "z3333", "quantity": 1}}]}}' {url}/orders
+  curl -s --aws-sigv4 aws:amz:us-east-1:execute-api --user localcloud:localcloud {url}/orders/7002
+  AWS_DISABLE_HOST_PREFIX_INJECTION=true aws --endpoint-url {cloud.endpoint} stepfunctions start-sync-execution \\
+    --state-machine-arn {cloud.outputs["StateMachineArn"]} --input '{{"detail-type": "orderQuery", "id": "q1", \\
+    "time": "2024-01-01T00:00:00Z", "detail": {{"query": "getOrder", "orderId": "7002"}}}}'
+
 """
 
 
@@ -159,9 +255,26 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="keep the emulator listening on 127.0.0.1 until Ctrl-C")
     serve.add_argument("--stack", default="dev")
     serve.add_argument("--port", type=int, default=4566)
+    serve.add_argument("--api-port", type=int, default=None,
+                       help="where the stack's HTTP API listens (HttpApiUrl; default: --port + 1)")
+    serve.add_argument("--outputs-file", type=Path, default=None,
+                       help="where to write the stack's outputs while serving (default "
+                            ".localcloud/<stack>-outputs.json, where `python -m ops ... --endpoint-url` finds them)")
     serve.set_defaults(handler=command_serve)
     args = parser.parse_args(argv)
-    return args.handler(args)
+    global _STOPPING
+    _STOPPING = _Stopping()
+    _STOPPING.install()
+    try:
+        return args.handler(args)
+    except BaseException:
+        if _STOPPING.signal is None:
+            raise
+        for cloud in _STOPPING.clouds:  # stopped again: the interruption may have cut a clean-up short
+            cloud.stop()
+        return _STOPPING.exit_code()
+    finally:
+        _STOPPING.uninstall()
 
 
 if __name__ == "__main__":

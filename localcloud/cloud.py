@@ -5,13 +5,10 @@ stream and EventBridge delivery with AWS semantics."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 import shutil
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,78 +16,52 @@ from typing import Callable
 import boto3
 from botocore.config import Config
 
-from components.database import MASTER_USERNAME as MASTER_USER, PROJECTOR_DB_USER, READER_DB_USER
+from components.database import MASTER_USERNAME as MASTER_USER, OPS_DB_USER, PROJECTOR_DB_USER, READER_DB_USER
 from harness.program import ProgramRun, run_program, stack_config
-from localcloud.eventbridge import EventBridge, utf8_size
+from localcloud import sfn_fidelity, sync_execution
+from localcloud.http_api import Deployed, RestApiServer
+from localcloud.emulator import Emulator, bind_socket
+from localcloud.eventbridge import EventBridge
+from localcloud.lambda_fidelity import LambdaFidelity
 from localcloud.lambda_runtime import LambdaRuntime
-from localcloud.mariadb import MariaDB, free_port
-from localcloud.mocks import LocalCloudMocks, LocalDatabase, Provisioned
+from localcloud.mariadb import MariaDB, find_binary, free_port
+from localcloud.mocks import LocalCloudMocks, LocalDatabase
+from localcloud.progress import DeployProgress, log
 from localcloud.streams import Mapping, StreamPoller
 from localcloud.tls import self_signed_certificate
 
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud", "AWS_SECRET_ACCESS_KEY": "localcloud"}
-SERVICES = ("dynamodb", "dynamodbstreams", "events", "iam", "lambda", "logs", "secretsmanager", "sns", "sqs",
-            "stepfunctions")
-MAX_EXECUTION_INPUT_BYTES = 256 * 1024  # Step Functions' quota on an execution's input, as UTF-8
-
-
-def _reset_emulated_state() -> None:
-    """Forget every emulated resource (as mock_aws does on exit), so a later cloud in this process starts empty."""
-    from moto.core.base_backend import BackendDict
-    BackendDict.reset()
-
-
-def _limit_execution_input() -> Callable[[], None]:
-    """moto starts an execution whatever its input's size; AWS refuses StartExecution with a ValidationException
-    (a client error) when the input exceeds the quota. Returns the function that restores moto."""
-    from moto.stepfunctions.exceptions import ValidationException
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-
-    original = StepFunctionsParserBackend.start_execution
-
-    def start_execution(backend, state_machine_arn, name=None, execution_input=None, *args, **kwargs):
-        if utf8_size(execution_input or "") > MAX_EXECUTION_INPUT_BYTES:
-            raise ValidationException("1 validation error detected: Value at 'input' failed to satisfy constraint: "
-                                      f"Member must have length less than or equal to {MAX_EXECUTION_INPUT_BYTES}")
-        return original(backend, state_machine_arn, name, execution_input, *args, **kwargs)
-
-    StepFunctionsParserBackend.start_execution = start_execution
-    return lambda: setattr(StepFunctionsParserBackend, "start_execution", original)
-
-
-def _log(message: str) -> None:
-    sys.stderr.write(message + "\n")  # one write per line: deploy threads log concurrently
-    sys.stderr.flush()
-
-
-class DeployProgress:
-    """Numbered progress lines, one per provisioned resource; Pulumi registers resources from several threads."""
-
-    def __init__(self, progress: Callable[[str], None]):
-        self.progress = progress
-        self.started = time.monotonic()
-        self.count = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, record: Provisioned) -> None:
-        state = "inert" if record.inert else f"{record.seconds:.2f}s"
-        with self._lock:  # a number per line, lines whole and in number order
-            self.count += 1
-            self.progress(f"  [{self.count:3d}] {time.monotonic() - self.started:5.1f}s {record.type} {record.name} "
-                          f"({state})")
+SERVICES = ("apigateway", "dynamodb", "dynamodbstreams", "events", "iam", "lambda", "logs", "secretsmanager", "sns",
+            "sqs", "stepfunctions")
+ACCOUNT = "123456789012"  # moto's default account
+MAX_EXECUTION_INPUT_BYTES = sfn_fidelity.MAX_EXECUTION_INPUT_BYTES  # Step Functions' quota on an input, as UTF-8
 
 
 class LocalCloud:
-    def __init__(self, stack: str, port: int | None = None, progress: Callable[[str], None] = _log):
-        stack_config(stack)  # fails early, with the known stacks, on an unknown stack
+    def __init__(self, stack: str, port: int | None = None, progress: Callable[[str], None] = log,
+                 config_overrides: dict[str, str] | None = None, api_port: int | None = None):
+        self.config_overrides = dict(config_overrides or {})  # `pulumi config set` for this run (tests)
+        stack_config(stack, self.config_overrides)  # fails early, with the known stacks, on an unknown stack
         self.stack = stack
         self.port = port or free_port()
         self.progress = progress
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.root = Path(tempfile.mkdtemp(prefix="localcloud-"))
+        # The stack's REST API, served on its own port as deployed (localcloud/http_api.py).
+        self.api_port = api_port or free_port()
+        self.api_endpoint = f"http://127.0.0.1:{self.api_port}"
+        self.apis = Deployed()
+        self.api_server: RestApiServer | None = None
+        self.api_socket = None
+        self.root: Path | None = None  # made by start(), under $TMPDIR (or the system's temporary directory)
         self.database: MariaDB | None = None
-        self.server = None
+        self.server: Emulator | None = None
+        self.runtime: LambdaRuntime | None = None
+        self.bridge: EventBridge | None = None
+        self.mocks: LocalCloudMocks | None = None
+        self.restore: list[Callable[[], None]] = []
+        self.reserved = None  # the emulator's port, bound from start() until the server takes it
+        self.should_stop: Callable[[], bool] = lambda: False  # e.g. a signal arrived (see _checkpoint)
         self.program: ProgramRun | None = None
         self.executions: list[str] = []
         self.finished: set[str] = set()
@@ -99,9 +70,18 @@ class LocalCloud:
     # -- lifecycle ----------------------------------------------------------------------------------------
 
     def start(self) -> LocalCloud:
+        """Start everything; on any failure or interruption, release what was started and raise."""
         try:
+            self.reserved = bind_socket("127.0.0.1", self.port)  # held: a taken port fails before anything starts
+            self.api_socket = bind_socket("127.0.0.1", self.api_port)  # held: the API serves on it once deployed
+            find_binary("mariadbd"), find_binary("mariadb-install-db")  # so does a missing MariaDB
+            self.root = Path(tempfile.mkdtemp(prefix="localcloud-"))
+            self.progress("starting MariaDB (Aurora's stand-in)")
             self._start_database()
+            self.progress("starting the AWS emulator")
+            self._checkpoint()
             self._start_emulator()
+            self._checkpoint()
         except BaseException:
             self.stop()
             raise
@@ -114,10 +94,10 @@ class LocalCloud:
         self.database = MariaDB(tls_cert=str(cert), tls_key=str(key)).start()
         self._require_tls()
         self.db_passwords = {user: secrets.token_urlsafe(18) for user in (MASTER_USER, PROJECTOR_DB_USER,
-                                                                         READER_DB_USER)}
+                                                                         READER_DB_USER, OPS_DB_USER)}
         self.database.create_user(MASTER_USER, self.db_passwords[MASTER_USER], superuser=True)
         # The functions' users: IAM-authenticated on Aurora, password users here (see localcloud/worker.py).
-        for user in (PROJECTOR_DB_USER, READER_DB_USER):
+        for user in (PROJECTOR_DB_USER, READER_DB_USER, OPS_DB_USER):
             self.database.create_user(user, self.db_passwords[user])
         self.progress(f"MariaDB on 127.0.0.1:{self.database.port} (TLS required) in {time.monotonic() - started:.1f}s")
 
@@ -133,18 +113,10 @@ class LocalCloud:
         self._require_tls()
 
     def _start_emulator(self) -> None:
-        from moto.core.config import default_user_config
-        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
-        # moto's Step Functions interpreter builds its clients from the process environment.
-        settings = {"MOTO_PORT": str(self.port), "AWS_DEFAULT_REGION": REGION,
-                    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", **CREDENTIALS}
-        self.saved_environment = {key: os.environ.get(key) for key in settings}
-        os.environ.update(settings)
-        default_user_config["stepfunctions"] = {"execute_state_machine": True}
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the terminal
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()
+        self.server = Emulator("127.0.0.1", self.port, {"MOTO_PORT": str(self.port), "AWS_DEFAULT_REGION": REGION,
+                                                        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", **CREDENTIALS})
+        self.server.start(self.reserved)  # the server takes over the reserved port
+        self.reserved = None
         self.clients = {name: boto3.client(name, endpoint_url=self.endpoint, region_name=REGION,
                                            config=Config(retries={"max_attempts": 2}), **{
                                                "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -152,7 +124,11 @@ class LocalCloud:
                         for name in SERVICES}
         self.runtime = LambdaRuntime(self.root, self._function_env(), self.db_passwords)
         self.bridge = EventBridge(self._start_execution, self._send_to_queue)
-        self.restore = [self.runtime.install(), self.bridge.install(), _limit_execution_input()]
+        fidelity = LambdaFidelity(lambda subnets: self.mocks.vpc_of(subnets) if self.mocks else None)
+        for install in (self.runtime.install, self.bridge.install, sfn_fidelity.install, fidelity.install,
+                        sfn_fidelity.count_state_data_as_aws,
+                        lambda: sync_execution.install(self.executions.append)):
+            self.restore.append(install())
         self.poller = StreamPoller(self.clients["dynamodbstreams"], self._invoke, self._send_to_queue)
         self.progress(f"AWS emulator (moto) on {self.endpoint}")
 
@@ -162,23 +138,30 @@ class LocalCloud:
                 "HOME": str(self.root), "LANG": "C.UTF-8", "TZ": "UTC"}
 
     def stop(self) -> None:
-        if getattr(self, "runtime", None):
+        """Release whatever start() got to (safe to call again): emulator, patches, database, temporary data."""
+        if self.api_server is not None:
+            self.api_server.stop()
+            self.api_server = None
+        if self.api_socket is not None:
+            self.api_socket.close()
+            self.api_socket = None
+        if self.bridge is not None:
+            self.bridge.stop()
+        if self.runtime is not None:
             self.runtime.stop()
         if self.server is not None:
             self.server.stop()
             self.server = None
-            for restore in self.restore:
-                restore()
-            _reset_emulated_state()
-            for key, value in self.saved_environment.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        if self.reserved is not None:
+            self.reserved.close()
+            self.reserved = None
+        while self.restore:
+            self.restore.pop()()
         if self.database is not None:
             self.database.stop()
             self.database = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> LocalCloud:
         return self.start()
@@ -191,13 +174,18 @@ class LocalCloud:
     def deploy(self) -> ProgramRun:
         started = time.monotonic()
         database = LocalDatabase("127.0.0.1", self.database.port, MASTER_USER, self.db_passwords[MASTER_USER],
-                                 self.database.create_database)
+                                 self.database.create_database, self.database.set_global)
         self.mocks = LocalCloudMocks(self.clients, database,
                                      lambda mapping_uuid, inputs: self.poller.add(Mapping.from_inputs(mapping_uuid, inputs)),
-                                     DeployProgress(self.progress))
+                                     DeployProgress(self.progress), apis=self.apis, api_endpoint=self.api_endpoint)
         self.progress(f"deploying stack {self.stack} (the real __main__.py)")
         self.program = run_program(self.stack, mocks=self.mocks,
-                                   config_overrides={"cqrs-orders:dbCaBundlePath": str(self.ca_bundle)})
+                                   config_overrides={**self.config_overrides,
+                                                     "cqrs-orders:dbCaBundlePath": str(self.ca_bundle)})
+        self._checkpoint()
+        if self.apis.stages:
+            self.api_server = RestApiServer(self.apis, self.api_socket, self.endpoint, ACCOUNT, REGION)
+            self.api_server.start()
         inert = sum(1 for p in self.mocks.provisioned if p.inert)
         self.progress(f"deployed {len(self.mocks.provisioned)} resources ({inert} inert offline) "
                       f"in {time.monotonic() - started:.1f}s; schema migrated by the deploy-time invocation")
@@ -222,24 +210,33 @@ class LocalCloud:
     def _running(self) -> bool:
         for arn in self.executions:
             if arn not in self.finished:
-                if self.clients["stepfunctions"].describe_execution(executionArn=arn)["status"] == "RUNNING":
+                if self.describe_execution(arn)["status"] == "RUNNING":
                     return True
                 self.finished.add(arn)
         return False
 
     def wait_for_executions(self, timeout: float = 120) -> None:
+        """Wait until every accepted event was delivered (delivery is asynchronous) and its execution finished."""
         deadline = time.monotonic() + timeout
+        self.bridge.wait_until_delivered(timeout)
         while self._running():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"executions still running after {timeout:.0f}s")
+            self._checkpoint()
             time.sleep(0.02)
+
+    def _checkpoint(self) -> None:
+        """Stop here if asked to. A signal handler's exception can be lost (raised while a finalizer runs, it is
+        only reported): the stop request is checked again between the phases and while waiting."""
+        if self.should_stop():
+            raise KeyboardInterrupt("stop requested")
 
     def settle(self, timeout: float = 300) -> None:
         """Wait until the system is quiet: executions finished, streams drained, nothing more to deliver."""
         deadline = time.monotonic() + timeout
         while True:
             self.wait_for_executions(max(0.0, deadline - time.monotonic()))
-            if self.poller.poll() == 0 and not self._running():
+            if self.poller.poll() == 0 and self.bridge.idle and not self._running():
                 return
 
     def published(self) -> list[dict]:
@@ -248,8 +245,11 @@ class LocalCloud:
                 for event in self.bridge.journal if event["id"] not in self.inbound_ids]
 
     def execution_statuses(self) -> list[str]:
-        return [self.clients["stepfunctions"].describe_execution(executionArn=arn)["status"]
-                for arn in self.executions]
+        return [self.describe_execution(arn)["status"] for arn in self.executions]
+
+    def describe_execution(self, arn: str) -> dict:
+        """An execution as DescribeExecution shows it, EXPRESS too (the API refuses those, as AWS does)."""
+        return sfn_fidelity.describe_execution(arn, ACCOUNT, REGION)
 
     def queue_messages(self, url: str) -> list[dict]:
         attributes = self.clients["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]

@@ -1,27 +1,36 @@
 """EventBridge delivery as on AWS, over moto's buses and rules.
 
 moto cannot deliver to a Step Functions target (it raises NotImplementedError), and builds the envelope per
-rule. `install()` replaces `EventsBackend.put_events` with one that validates each entry, builds one envelope
-(with an ISO-8601 `time`), records it in the journal (every event published on a bus, in order), and delivers it
-to every matching rule's targets: a state machine target starts an execution with the whole envelope as input,
-retried per the target's retry policy (a client error is not retried, as on AWS) and then sent to its
-dead-letter queue; other targets go to moto.
+rule. `install()` replaces `EventsBackend.put_events` with one that checks the request as AWS does (1 to 10
+entries, at most 256 KB in all), validates each entry, builds one envelope (with an ISO-8601 `time`), records it
+in the journal (every event published on a bus, in order) and answers at once: delivery is asynchronous, as on
+AWS. A delivery thread then hands each event, in order, to every matching rule's targets: a state machine target
+starts an execution with the whole envelope as input, retried per the target's retry policy (a client error is
+not retried, as on AWS) and then sent to its dead-letter queue; other targets go to moto.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import queue
+import re
+import sys
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from botocore.exceptions import ClientError
+from moto.events.exceptions import ValidationException
 from moto.events.models import EventsBackend
 from moto.utilities.arns import parse_arn
 
-MAX_ENTRY_BYTES = 256 * 1024
+MAX_ENTRY_BYTES = 256 * 1024  # an entry, and all the entries of one request together
+MAX_ENTRIES = 10  # per PutEvents request
+MAX_DETAIL_DEPTH = 1100  # "PutEvents will only process nested JSON up to 1100 levels deep"
+INT64 = (-2 ** 63, 2 ** 63 - 1)  # the documented range of a JSON integer in an event
 _THROTTLING = {"ThrottlingException", "TooManyRequestsException"}
 
 
@@ -48,19 +57,58 @@ def _iso(value: Any) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _entry_error(entry: dict) -> tuple[str, str] | None:
+def _checked(entry: dict) -> tuple[tuple[str, str] | None, dict | None]:
+    """(error code and message, None) for an entry EventBridge fails, else (None, its parsed detail)."""
     for field in ("Source", "DetailType", "Detail"):
         if not entry.get(field):
-            return "InvalidArgument", f"Parameter {field} is not valid. Reason: {field} is a required argument."
+            return ("InvalidArgument", f"Parameter {field} is not valid. Reason: {field} is a required argument."), None
     try:
-        detail = json.loads(entry["Detail"])
-    except (TypeError, ValueError):
+        detail = _parse_detail(entry["Detail"])
+    except (TypeError, ValueError, RecursionError):
         detail = None
     if not isinstance(detail, dict):
-        return "MalformedDetail", "Detail is malformed."
+        return ("MalformedDetail", "Detail is malformed."), None
     if entry_size(entry) > MAX_ENTRY_BYTES:
-        return "EntrySizeExceeded", "The entry exceeds the 256 KB size limit."
-    return None
+        return ("EntrySizeExceeded", "The entry exceeds the 256 KB size limit."), None
+    return None, detail
+
+
+def _entry_error(entry: dict) -> tuple[str, str] | None:
+    return _checked(entry)[0]
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not INT64[0] <= value <= INT64[1]:
+        raise ValueError(f"integer out of range: {text}")
+    return value
+
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def _parse_detail(text: str):
+    """The Detail as EventBridge reads it: JSON within the documented nesting depth and integer range."""
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", _STRING.sub("", text)):  # nesting outside strings, without recursing
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_DETAIL_DEPTH:
+        raise ValueError("nested too deeply")
+    return json.loads(text, parse_int=_int64)
+
+
+def check_request(entries: list[dict]) -> None:
+    """The request-level checks: a request that fails one is refused as a whole (HTTP 400)."""
+    if not entries:
+        raise ValidationException("1 validation error detected: Value '[]' at 'entries' failed to satisfy "
+                                  "constraint: Member must have length greater than or equal to 1")
+    if len(entries) > MAX_ENTRIES:
+        raise ValidationException("1 validation error detected: Value '[PutEventsRequestEntry]' at 'entries' "
+                                  f"failed to satisfy constraint: Member must have length less than or equal to "
+                                  f"{MAX_ENTRIES}")
+    if len(entries) > 1 and sum(entry_size(entry) for entry in entries) > MAX_ENTRY_BYTES:
+        raise ValidationException("Total size of the entries in the request is over the limit.")
 
 
 def _client_error(failure: Exception) -> bool:
@@ -79,11 +127,14 @@ class EventBridge:
         self.dead_letters: list[dict] = []
         self.fail_targets: Callable[[str], bool] = lambda target_arn: False  # test hook: simulate target failure
         self._lock = threading.Lock()
+        self._pending: queue.Queue = queue.Queue()  # (bus, envelope) accepted, not yet delivered
+        self._worker: threading.Thread | None = None
 
     def put_events(self, backend: EventsBackend, entries: list[dict]) -> list[dict]:
+        check_request(entries)
         results = []
         for entry in entries:
-            error = _entry_error(entry)
+            error, detail = _checked(entry)
             if error:
                 results.append({"ErrorCode": error[0], "ErrorMessage": error[1]})
                 continue
@@ -91,14 +142,56 @@ class EventBridge:
             envelope = {"version": "0", "id": str(uuid.uuid4()), "detail-type": entry["DetailType"],
                         "source": entry["Source"], "account": backend.account_id, "time": _iso(entry.get("Time")),
                         "region": backend.region_name, "resources": entry.get("Resources", []),
-                        "detail": json.loads(entry["Detail"])}
+                        "detail": detail}
             with self._lock:
                 self.journal.append({**envelope, "event-bus-name": bus.name})
+                self._pending.put((bus, envelope))
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._deliver_pending, name="eventbridge-delivery",
+                                                    daemon=True)
+                    self._worker.start()
             results.append({"EventId": envelope["id"]})
-            for rule in list(bus.rules.values()):
-                if rule.state == "ENABLED" and rule.event_pattern.matches_event(envelope):
-                    self._deliver(rule, envelope)
         return results
+
+    def _deliver_pending(self) -> None:
+        while True:
+            item = self._pending.get()
+            try:
+                if item is None:
+                    return
+                bus, envelope = item
+                for rule in list(bus.rules.values()):
+                    if rule.state == "ENABLED" and rule.event_pattern.matches_event(envelope):
+                        self._deliver(rule, envelope)
+            except Exception as error:  # never lose the thread: report and go on with the next event
+                sys.stderr.write(f"localcloud: delivering event {item[1]['id']} failed: {error!r}\n")
+            finally:
+                self._pending.task_done()
+
+    @property
+    def idle(self) -> bool:
+        """Every accepted event has been handed to its targets."""
+        return self._pending.unfinished_tasks == 0
+
+    def wait_until_delivered(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.idle:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"events still being delivered after {timeout:.0f}s")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Stop delivering (what is still pending is dropped, as the emulator is going away)."""
+        with self._lock:
+            while True:
+                try:
+                    self._pending.get_nowait()
+                except queue.Empty:
+                    break
+                self._pending.task_done()
+            if self._worker is not None:
+                self._pending.put(None)
+                self._worker = None
 
     def _deliver(self, rule, envelope: dict) -> None:
         others = []
@@ -136,6 +229,13 @@ class EventBridge:
 
     def install(self) -> Callable[[], None]:
         """Take over moto's PutEvents; returns the function that restores moto."""
-        original = EventsBackend.put_events
+        original, recursion_limit = EventsBackend.put_events, sys.getrecursionlimit()
         EventsBackend.put_events = lambda backend, entries: self.put_events(backend, entries)
-        return lambda: setattr(EventsBackend, "put_events", original)
+        sys.setrecursionlimit(max(recursion_limit, 4 * MAX_DETAIL_DEPTH))  # json parses the deepest Detail AWS takes
+
+        def restore() -> None:
+            self.stop()
+            EventsBackend.put_events = original
+            sys.setrecursionlimit(recursion_limit)
+
+        return restore

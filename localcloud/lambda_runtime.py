@@ -4,10 +4,15 @@ warm worker process (`localcloud.worker`), with its own environment, as Lambda's
 moto runs functions in Docker, which is not needed here: `install()` replaces moto's `_invoke_lambda` with
 `LambdaRuntime.invoke`. A handler exception becomes `{"errorType", "errorMessage"}` with the function-error
 flag, so Step Functions sees `errorType` as the error name, as on AWS; a timeout kills the environment.
+
+What a function writes goes to CloudWatch Logs as the function's LoggingConfig says: its log group, one log stream
+per environment (`YYYY/MM/DD/[$LATEST]<id>`), the platform lines of its log format and system log level, and, in
+JSON format, only the application log lines at or above its application log level.
 """
 
 from __future__ import annotations
 
+import collections
 import io
 import json
 import os
@@ -15,21 +20,44 @@ import selectors
 import subprocess
 import sys
 import threading
+import uuid
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend
 
+from localcloud.cloudwatch_logs import now_ms, put_log_events
+
 WORKER = Path(__file__).with_name("worker.py")
+LEVELS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "WARNING": 3, "ERROR": 4, "FATAL": 5, "CRITICAL": 5}
+
+
+def _logging_env(function: LambdaFunction, stream: str) -> dict[str, str]:
+    """The variables Lambda sets for the function's logging (advanced logging controls when the format is JSON)."""
+    config = getattr(function, "logging_config", None) or {"LogFormat": "Text",
+                                                          "LogGroup": f"/aws/lambda/{function.function_name}"}
+    env = {"AWS_LAMBDA_LOG_GROUP_NAME": config["LogGroup"], "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+           "LOCALCLOUD_LOG_FORMAT": config["LogFormat"]}
+    if config["LogFormat"] == "JSON":
+        env |= {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": config.get("ApplicationLogLevel", "INFO"),
+                "LOCALCLOUD_SYSTEM_LOG_LEVEL": config.get("SystemLogLevel", "INFO")}
+    return env
 
 
 class _Environment:
     """One worker process for one function."""
 
-    def __init__(self, function: LambdaFunction, root: Path, base_env: dict[str, str], log_file: Path):
+    def __init__(self, function: LambdaFunction, root: Path, base_env: dict[str, str]):
         self.function_name = function.function_name
+        self.account, self.region = function.account_id, function.region
+        self.log_stream = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        logging = _logging_env(function, self.log_stream)
+        self.log_group = logging["AWS_LAMBDA_LOG_GROUP_NAME"]
+        self.json_logs = logging["LOCALCLOUD_LOG_FORMAT"] == "JSON"
+        self.min_level = LEVELS.get(logging.get("AWS_LAMBDA_LOG_LEVEL", "TRACE"), 0)
         code = root / "code"
         paths = [code]
         _unpack(function.code_bytes, code)
@@ -41,12 +69,35 @@ class _Environment:
                "_HANDLER": function.handler, "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
                "LOCALCLOUD_FUNCTION_ARN": function.function_arn,
-               "PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONDONTWRITEBYTECODE": "1"}
-        self.log_file = log_file
-        self.log = open(log_file, "ab")
-        self.process = subprocess.Popen([sys.executable, str(WORKER)], env=env, cwd=code,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
+               "PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONDONTWRITEBYTECODE": "1", **logging}
+        self.tail: collections.deque[str] = collections.deque(maxlen=40)  # for the error when it dies
+        # Its own session: a Ctrl-C on the terminal stops localcloud, which then stops its environments.
+        self.process = subprocess.Popen([sys.executable, str(WORKER)], env=env, cwd=code, start_new_session=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.logger = threading.Thread(target=self._forward_logs, daemon=True, name=f"logs-{self.function_name}")
+        self.logger.start()
         self.lock = threading.Lock()
+
+    def _wanted(self, line: str) -> bool:
+        """JSON format: an application log line below the application log level is not sent (as Lambda filters)."""
+        if not self.json_logs or not line.startswith("{"):
+            return True
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return True
+        level = record.get("level") if isinstance(record, dict) else None
+        return not isinstance(level, str) or LEVELS.get(level.upper(), 5) >= self.min_level
+
+    def _forward_logs(self) -> None:
+        for raw in self.process.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.tail.append(line)
+            if self._wanted(line):
+                try:
+                    put_log_events(self.account, self.region, self.log_group, self.log_stream, [(now_ms(), line)])
+                except Exception:  # the emulator is gone (stopping): the line is only kept in the tail
+                    pass
 
     def invoke(self, event: Any, timeout: float) -> dict:
         with self.lock:
@@ -59,7 +110,7 @@ class _Environment:
             if not line:
                 self.stop()
                 if ready:
-                    tail = self.log_file.read_text(errors="replace")[-2000:]
+                    tail = "\n".join(self.tail)[-2000:]
                     return {"error": {"errorType": "Runtime.ExitError",
                                       "errorMessage": f"the {self.function_name} environment exited: {tail}"}}
                 return {"error": {"errorType": "Sandbox.Timedout",
@@ -74,7 +125,12 @@ class _Environment:
         if self.alive:
             self.process.kill()
         self.process.wait()
-        self.log.close()
+        self.logger.join(timeout=5)  # the last lines it wrote, before its stderr closed
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            try:
+                pipe.close()
+            except OSError:
+                pass
 
 
 def _unpack(archive: bytes, target: Path) -> None:
@@ -92,22 +148,20 @@ class LambdaRuntime:
         self.environments: dict[str, _Environment] = {}
         self.invocations: list[tuple[str, str | None]] = []  # (function name, errorType when it failed)
         self.fault: Callable[[str, Any], dict | None] | None = None  # test hook: return an error to inject
+        self.stopped = False  # once stopped, no environment starts again (work still in flight is refused)
         self._lock = threading.Lock()
-
-    def log_file(self, function_name: str) -> Path:
-        return self.root / "logs" / f"{function_name}.log"
 
     def _environment(self, function: LambdaFunction) -> _Environment:
         with self._lock:
+            if self.stopped:
+                raise RuntimeError("localcloud is stopping: no new execution environment")
             current = self.environments.get(function.function_name)
             if current is None or not current.alive:
                 env = dict(self.base_env)
                 user = function.environment_vars.get("DB_USER")
                 if user in self.db_passwords:  # only the user this function's role may connect as
                     env["LOCALCLOUD_DB_PASSWORDS"] = json.dumps({user: self.db_passwords[user]})
-                self.log_file(function.function_name).parent.mkdir(parents=True, exist_ok=True)
-                current = _Environment(function, self.root / "functions" / function.function_name, env,
-                                       self.log_file(function.function_name))
+                current = _Environment(function, self.root / "functions" / function.function_name, env)
                 self.environments[function.function_name] = current
             return current
 
@@ -122,9 +176,12 @@ class LambdaRuntime:
         return json.dumps(reply["error"] if failed else reply["payload"]), failed, ""
 
     def stop(self) -> None:
-        for environment in self.environments.values():
+        with self._lock:
+            self.stopped = True
+            environments = list(self.environments.values())
+            self.environments.clear()
+        for environment in environments:
             environment.stop()
-        self.environments.clear()
 
     def install(self) -> Callable[[], None]:
         """Route moto's invocations here; returns the function that restores moto."""

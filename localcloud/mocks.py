@@ -18,6 +18,7 @@ from typing import Any, Callable
 import pulumi
 
 from harness.fake_cloud import FakeCloudMocks, computed_outputs, physical_name
+from localcloud import http_api
 
 INERT = {
     "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/securityGroup:SecurityGroup",
@@ -25,6 +26,14 @@ INERT = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "aws:rds/subnetGroup:SubnetGroup",
     "aws:rds/clusterParameterGroup:ClusterParameterGroup", "aws:rds/clusterInstance:ClusterInstance",
     "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:sns/topicSubscription:TopicSubscription",
+    "aws:ec2/flowLog:FlowLog",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    # Nothing fires on a schedule offline (run `python -m ops reconcile`), and no dashboard is drawn.
+    "aws:scheduler/schedule:Schedule", "aws:cloudwatch/dashboard:Dashboard",
+    # The REST API's deployment is its body (served as deployed), the account's logging role is not needed to
+    # write access logs offline, and the stage's throttling is recorded, not enforced (localcloud/http_api.py).
+    "aws:apigateway/deployment:Deployment", "aws:apigateway/account:Account",
+    "aws:apigateway/methodSettings:MethodSettings",
 }
 
 
@@ -51,6 +60,7 @@ class LocalDatabase:
     master_user: str
     master_password: str
     create_database: Callable[[str], None]
+    set_global: Callable[[str, int], None]  # SET GLOBAL name = value, as a parameter group applies it
 
 
 def _archive_bytes(archive: Any) -> bytes:
@@ -61,12 +71,16 @@ class LocalCloudMocks(FakeCloudMocks):
     """Invokes (availability zones) are answered as by the harness's fake cloud; resources are provisioned."""
 
     def __init__(self, clients: dict, database: LocalDatabase, add_stream_mapping: Callable[[str, dict], None],
-                 on_provisioned: Callable[[Provisioned], None]):
+                 on_provisioned: Callable[[Provisioned], None], apis: http_api.Deployed | None = None,
+                 api_endpoint: str = "http://127.0.0.1:4567"):
+        self.apis = apis if apis is not None else http_api.Deployed()  # what localcloud.http_api serves
+        self.api_endpoint = api_endpoint
         self.c = clients
         self.database = database
         self.add_stream_mapping = add_stream_mapping
         self.on_provisioned = on_provisioned
         self.provisioned: list[Provisioned] = []
+        self.inert: dict[str, dict] = {}  # resource id -> the inputs and outputs of an inert resource
         self._lock = threading.Lock()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -76,6 +90,7 @@ class LocalCloudMocks(FakeCloudMocks):
         inert = args.typ in INERT
         if inert:
             resource_id, state = computed_outputs(args.typ, args.name, args.inputs)
+            self.inert[resource_id] = {**args.inputs, **state}
         else:
             provision = _PROVISIONERS.get(args.typ)
             if provision is None:
@@ -88,12 +103,17 @@ class LocalCloudMocks(FakeCloudMocks):
         self.on_provisioned(record)
         return resource_id, {**args.inputs, **state}
 
+    def vpc_of(self, subnet_ids: list[str]) -> str | None:
+        """The VPC the program put these (inert) subnets in, as Lambda reports it for a function in them."""
+        return next((self.inert[s]["vpcId"] for s in subnet_ids if "vpcId" in self.inert.get(s, {})), None)
+
     # -- provisioners, one per emulated type ------------------------------------------------------------
 
     def layer(self, name: str, inputs: dict):
         layer = self.c["lambda"].publish_layer_version(
             LayerName=inputs["layerName"], Content={"ZipFile": _archive_bytes(inputs["code"])},
-            CompatibleRuntimes=inputs.get("compatibleRuntimes", []))
+            Description=inputs.get("description", ""), CompatibleRuntimes=inputs.get("compatibleRuntimes", []),
+            CompatibleArchitectures=inputs.get("compatibleArchitectures", []))
         return layer["LayerVersionArn"], {"arn": layer["LayerVersionArn"], "layerArn": layer["LayerArn"],
                                           "version": str(layer["Version"])}
 
@@ -106,7 +126,11 @@ class LocalCloudMocks(FakeCloudMocks):
                                   for a in inputs["attributes"]],
             StreamSpecification={"StreamEnabled": bool(inputs.get("streamEnabled")),
                                  "StreamViewType": inputs.get("streamViewType", "NEW_AND_OLD_IMAGES")},
-            SSESpecification={"Enabled": True})["TableDescription"]
+            SSESpecification={"Enabled": bool(inputs.get("serverSideEncryption", {}).get("enabled"))},
+            DeletionProtectionEnabled=bool(inputs.get("deletionProtectionEnabled")))["TableDescription"]
+        recovery = bool(inputs.get("pointInTimeRecovery", {}).get("enabled"))
+        self.c["dynamodb"].update_continuous_backups(
+            TableName=physical, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": recovery})
         return physical, {"name": physical, "arn": table["TableArn"], "streamArn": table.get("LatestStreamArn", "")}
 
     def event_bus(self, name: str, inputs: dict):
@@ -147,21 +171,48 @@ class LocalCloudMocks(FakeCloudMocks):
 
     def function(self, name: str, inputs: dict):
         physical = physical_name(name, inputs)
-        function = self.c["lambda"].create_function(
+        options = {}
+        if inputs.get("loggingConfig"):
+            options["LoggingConfig"] = {key[0].upper() + key[1:]: value for key, value in inputs["loggingConfig"].items()}
+        if inputs.get("vpcConfig"):
+            options["VpcConfig"] = {"SubnetIds": inputs["vpcConfig"].get("subnetIds", []),
+                                    "SecurityGroupIds": inputs["vpcConfig"].get("securityGroupIds", [])}
+        function = self.c["lambda"].create_function(**options,
             FunctionName=physical, Runtime=inputs["runtime"], Role=inputs["role"], Handler=inputs["handler"],
             Code={"ZipFile": _archive_bytes(inputs["code"])}, Description=inputs.get("description", ""),
             Timeout=int(inputs.get("timeout", 3)), MemorySize=int(inputs.get("memorySize", 128)),
             Environment={"Variables": inputs.get("environment", {}).get("variables", {})},
             Layers=inputs.get("layers", []), Architectures=inputs.get("architectures", ["x86_64"]),
             TracingConfig={"Mode": inputs.get("tracingConfig", {}).get("mode", "PassThrough")})
+        if int(inputs.get("reservedConcurrentExecutions", -1)) >= 0:  # -1: unreserved
+            self.c["lambda"].put_function_concurrency(
+                FunctionName=physical, ReservedConcurrentExecutions=int(inputs["reservedConcurrentExecutions"]))
         arn = function["FunctionArn"]
         return physical, {"name": physical, "arn": arn, "qualifiedArn": f"{arn}:$LATEST",
                           "invokeArn": f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"}
 
     def event_source_mapping(self, name: str, inputs: dict):
-        mapping_uuid = str(uuid.uuid4())
-        self.add_stream_mapping(mapping_uuid, inputs)
-        return mapping_uuid, {"uuid": mapping_uuid, "state": "Enabled"}
+        """Created in Lambda (ListEventSourceMappings shows it); localcloud's StreamPoller delivers by it."""
+        settings = {"BatchSize": "batchSize", "StartingPosition": "startingPosition",
+                    "MaximumBatchingWindowInSeconds": "maximumBatchingWindowInSeconds",
+                    "MaximumRetryAttempts": "maximumRetryAttempts",
+                    "MaximumRecordAgeInSeconds": "maximumRecordAgeInSeconds",
+                    "BisectBatchOnFunctionError": "bisectBatchOnFunctionError",
+                    "ParallelizationFactor": "parallelizationFactor", "FunctionResponseTypes": "functionResponseTypes"}
+        numbers = {"BatchSize", "MaximumBatchingWindowInSeconds", "MaximumRetryAttempts", "MaximumRecordAgeInSeconds",
+                   "ParallelizationFactor"}
+        request = {key: int(inputs[source]) if key in numbers else inputs[source]
+                   for key, source in settings.items() if inputs.get(source) is not None}
+        on_failure = inputs.get("destinationConfig", {}).get("onFailure", {}).get("destinationArn")
+        if on_failure:
+            request["DestinationConfig"] = {"OnFailure": {"Destination": on_failure}}
+        mapping = self.c["lambda"].create_event_source_mapping(
+            EventSourceArn=inputs["eventSourceArn"], FunctionName=inputs["functionName"],
+            Enabled=inputs.get("enabled", True), **request)
+        self.add_stream_mapping(mapping["UUID"], inputs)
+        return mapping["UUID"], {"uuid": mapping["UUID"], "state": mapping.get("State", "Enabled"),
+                                 "arn": mapping.get("EventSourceMappingArn", ""),
+                                 "functionArn": mapping["FunctionArn"]}
 
     def invocation(self, name: str, inputs: dict):
         response = self.c["lambda"].invoke(FunctionName=inputs["functionName"], Payload=inputs["input"].encode())
@@ -172,9 +223,16 @@ class LocalCloudMocks(FakeCloudMocks):
 
     def state_machine(self, name: str, inputs: dict):
         physical = physical_name(name, inputs)
+        logging = inputs.get("loggingConfiguration") or {}
+        options = {"tracingConfiguration": {"enabled": bool(inputs.get("tracingConfiguration", {}).get("enabled"))},
+                   "loggingConfiguration": {"level": logging.get("level", "OFF"),
+                                            "includeExecutionData": bool(logging.get("includeExecutionData"))}}
+        if logging.get("logDestination"):
+            options["loggingConfiguration"]["destinations"] = [
+                {"cloudWatchLogsLogGroup": {"logGroupArn": logging["logDestination"]}}]
         machine = self.c["stepfunctions"].create_state_machine(
             name=physical, definition=inputs["definition"], roleArn=inputs["roleArn"],
-            type=inputs.get("type", "STANDARD"))
+            type=inputs.get("type", "STANDARD"), **options)
         return machine["stateMachineArn"], {"name": physical, "arn": machine["stateMachineArn"]}
 
     def event_rule(self, name: str, inputs: dict):
@@ -212,6 +270,20 @@ class LocalCloudMocks(FakeCloudMocks):
                              "port": self.database.port, "masterUserSecrets": [{"secretArn": secret["ARN"],
                                                                                 "secretStatus": "active"}]}
 
+    def parameter_group(self, name: str, inputs: dict):
+        """The instances' parameter group: the idle-session timeouts apply to the local server as to every Aurora
+        instance (MariaDB closes a session idle for wait_timeout, Aurora for the smaller of the two)."""
+        for parameter in inputs.get("parameters", []):
+            if parameter["name"] not in _SERVER_PARAMETERS:
+                raise UnsupportedResource(f"localcloud cannot apply parameter {parameter['name']} of {name}: add it "
+                                          "to localcloud/mocks.py if MariaDB has it")
+            self.database.set_global(parameter["name"], int(parameter["value"]))
+        return computed_outputs("aws:rds/parameterGroup:ParameterGroup", name, inputs)
+
+
+# Instance parameters the local server applies (the cluster parameter group's are inert: TLS is required at start,
+# and MariaDB has no Aurora audit plugin).
+_SERVER_PARAMETERS = {"wait_timeout", "interactive_timeout"}
 
 _PROVISIONERS = {
     "aws:lambda/layerVersion:LayerVersion": LocalCloudMocks.layer,
@@ -230,4 +302,6 @@ _PROVISIONERS = {
     "aws:cloudwatch/eventTarget:EventTarget": LocalCloudMocks.event_target,
     "aws:sns/topic:Topic": LocalCloudMocks.topic,
     "aws:rds/cluster:Cluster": LocalCloudMocks.cluster,
+    "aws:rds/parameterGroup:ParameterGroup": LocalCloudMocks.parameter_group,
 }
+_PROVISIONERS.update(http_api.PROVISIONERS)  # the REST API and its stage

@@ -2,19 +2,23 @@
 and answers invocations, one JSON line in, one JSON line out, on its original stdout.
 
 Started by `localcloud.lambda_runtime` with the function's environment, its unpacked code and layers on
-PYTHONPATH. The function's own output (JSON logs, EMF metrics) goes to stderr, which the runtime keeps in a log
-file per function, as CloudWatch Logs would.
+PYTHONPATH. The function's own output (JSON logs, EMF metrics) goes to stderr, with the platform's lines around
+each invocation (START/END/REPORT in Text format; platform.* records in JSON format when the system log level
+lets them through), which the runtime sends to the function's CloudWatch Logs stream.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
+import resource
 import sys
 import time
 import traceback
 import uuid
+from datetime import datetime, timezone
 
 
 class LambdaContext:
@@ -25,7 +29,7 @@ class LambdaContext:
         self.invoked_function_arn = os.environ["LOCALCLOUD_FUNCTION_ARN"]
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
-        self.log_stream_name = "localcloud"
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
         self._deadline = deadline
 
     def get_remaining_time_in_millis(self) -> int:
@@ -51,6 +55,36 @@ def _emulate_iam_database_auth() -> None:
     rds_token.auth_token = auth_token
 
 
+def _platform(kind: str, request_id: str, seconds: float | None = None) -> None:
+    """Lambda's own lines around an invocation, in the function's log format (JSON: only at system level INFO or
+    DEBUG, which is where platform.start, platform.runtimeDone and platform.report belong)."""
+    memory = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+    used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    duration = round((seconds or 0) * 1000, 2)
+    if os.environ.get("LOCALCLOUD_LOG_FORMAT") == "JSON":
+        if os.environ.get("LOCALCLOUD_SYSTEM_LOG_LEVEL", "INFO") not in ("DEBUG", "INFO"):
+            return
+        record = {"requestId": request_id}
+        if kind == "start":
+            record["version"] = "$LATEST"
+        else:
+            record |= {"status": "success", "metrics": {"durationMs": duration}}
+            if kind == "report":
+                record["metrics"] |= {"billedDurationMs": math.ceil(duration), "memorySizeMB": memory,
+                                      "maxMemoryUsedMB": used}
+        line = json.dumps({"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                           "type": f"platform.{kind}", "record": record})
+    elif kind == "start":
+        line = f"START RequestId: {request_id} Version: $LATEST"
+    elif kind == "runtimeDone":
+        line = f"END RequestId: {request_id}"
+    else:
+        line = (f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {math.ceil(duration)} "
+                f"ms\tMemory Size: {memory} MB\tMax Memory Used: {used} MB")
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def _error(error: BaseException, error_type: str | None = None) -> dict:
     return {"errorType": error_type or type(error).__name__, "errorMessage": str(error),
             "stackTrace": traceback.format_exception(error)}
@@ -67,15 +101,19 @@ def main() -> None:
         handler, init_error = None, _error(error, "Runtime.ImportModuleError")
     for line in sys.stdin:
         request = json.loads(line)
+        context = LambdaContext(time.monotonic() + request["timeout"])
+        started = time.monotonic()
+        _platform("start", context.aws_request_id)
         if init_error:
             reply = {"error": init_error}
         else:
             try:
-                context = LambdaContext(time.monotonic() + request["timeout"])
                 reply = {"payload": handler(request["event"], context)}
             except Exception as error:
                 reply = {"error": _error(error)}
         sys.stdout.flush()
+        _platform("runtimeDone", context.aws_request_id, time.monotonic() - started)
+        _platform("report", context.aws_request_id, time.monotonic() - started)
         replies.write(json.dumps(reply, default=str) + "\n")
 
 

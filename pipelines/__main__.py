@@ -9,17 +9,10 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Optional
 
-from .driver import (
-    PROD,
-    REPO_ROOT,
-    CommandFailed,
-    Console,
-    Interrupted,
-    Pipeline,
-    PipelineError,
-    Refused,
-    review_stack_name,
-)
+from . import deploy, drift, promote, review
+from .errors import CommandFailed, Interrupted, PipelineError, Refused
+from .markdown import render_markdown
+from .pipeline import PROD, REPO_ROOT, Console, Pipeline
 from .summary import EXIT_CODES, Report, render_json, render_text
 
 
@@ -46,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--work-dir", type=Path, default=REPO_ROOT, help="the Pulumi project (default: this repository)"
+    )
+    common.add_argument(
+        "--summary-file", type=Path, metavar="FILE",
+        help="append the summary in Markdown (diff, policy results, drift) to FILE, e.g. $GITHUB_STEP_SUMMARY",
     )
     policy = argparse.ArgumentParser(add_help=False)
     policy.add_argument("--policy-pack", type=Path, metavar="DIR", help="run this CrossGuard policy pack (e.g. policy)")
@@ -76,13 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "promote", parents=[confirm, common], help=f"deploy {PROD} if dev is healthy and the policy pack passes"
     )
+    commands.add_parser(
+        "drift", parents=[stack, common],
+        help="refresh in preview mode: exit 0 when the cloud matches the state, 1 on drift, 2 on error",
+    )
     return parser
 
 
 def _label(args: argparse.Namespace) -> tuple[str, Optional[str]]:
     if args.command == "review":
         try:
-            return f"review {args.action}", review_stack_name(args.name)
+            return f"review {args.action}", review.review_stack_name(args.name)
         except PipelineError:
             return f"review {args.action}", None
     if args.command == "promote":
@@ -93,12 +94,15 @@ def _label(args: argparse.Namespace) -> tuple[str, Optional[str]]:
 def _dispatch(pipeline: Pipeline, args: argparse.Namespace) -> Report:
     if args.command == "review":
         if args.action == "up":
-            return pipeline.review_up(args.name, policy_pack=args.policy_pack, policy_config=args.policy_config)
-        return pipeline.review_destroy(args.name)
+            return review.up(pipeline, args.name, policy_pack=args.policy_pack, policy_config=args.policy_config)
+        return review.destroy(pipeline, args.name)
     if args.command == "promote":
-        return pipeline.promote(yes=args.yes)
-    return pipeline.run(
-        args.command, args.stack, policy_pack=args.policy_pack, policy_config=args.policy_config, yes=args.yes
+        return promote.promote(pipeline, yes=args.yes)
+    if args.command == "drift":
+        return drift.detect(pipeline, args.stack)
+    return deploy.run(
+        pipeline, args.command, args.stack, policy_pack=args.policy_pack, policy_config=args.policy_config,
+        yes=args.yes,
     )
 
 
@@ -131,7 +135,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         report = Report(
             command,
             stack,
-            status="failed",
+            # For drift, 1 means drift: a CLI that fails is an error.
+            status="error" if command == "drift" else "failed",
             message=str(exc),
             violations=exc.violations,
             cli_exit_code=exc.exit_code,
@@ -145,6 +150,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         render_json(report, sys.stdout)
     else:
         render_text(report, sys.stdout, sys.stderr)
+    if args.summary_file:
+        with args.summary_file.open("a", encoding="utf-8") as summary:
+            summary.write(render_markdown(report) + "\n")
     return report.exit_code
 
 

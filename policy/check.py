@@ -1,7 +1,8 @@
 """Run the policy pack against the real program, offline: `python -m policy.check --stack dev|prod [--config FILE]`.
 
 The program runs under the Pulumi SDK's mock runtime (harness.program, shared with the tests); every resource goes
-to every policy as the engine would (policy.offline). Prints a table of violations and a one-line summary.
+to every policy as the engine would (policy.offline). Prints a table of violations, one line each, grouped by resource,
+and a one-line summary.
 Exit status: 0 without mandatory violations, 1 with any, 2 when it cannot run (unknown stack, bad config, the
 program failing)."""
 
@@ -20,11 +21,14 @@ from policy.offline import ConfigError, Violation, evaluate, load_config, resolv
 from policy.rules import POLICIES
 
 PACK_DIR = Path(__file__).resolve().parent
-COLUMNS = ("LEVEL", "POLICY", "RESOURCE", "MESSAGE")
+COLUMNS = ("RESOURCE", "LEVEL", "POLICY", "MESSAGE")
+LEVEL_ORDER = {"mandatory": 0, "advisory": 1}
 
 
 def table(violations: Sequence[Violation]) -> str:
-    rows = [COLUMNS] + [(v.level, v.policy, v.resource or "(stack)", v.message) for v in violations]
+    """One line per violation, grouped by resource (mandatory first within a resource)."""
+    ordered = sorted(violations, key=lambda v: (v.resource, LEVEL_ORDER[v.level], v.policy, v.message))
+    rows = [COLUMNS] + [(v.resource or "(stack)", v.level, v.policy, v.message) for v in ordered]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
     return "\n".join("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)), row[-1]]).rstrip()
                      for row in rows)
@@ -46,9 +50,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except pulumi.RunError as error:  # e.g. an invalid stack setting, reported by the program in one line
         print(f"error: the program failed for stack {args.stack}: {error}", file=sys.stderr)
         return 2
-    order = {"mandatory": 0, "advisory": 1}
-    violations = sorted(evaluate(run.resources, POLICIES, settings),
-                        key=lambda v: (order[v.level], v.policy, v.resource, v.message))
+    violations = evaluate(run.resources, POLICIES, settings)
     if violations:
         print(table(violations))
     mandatory = sum(v.level == "mandatory" for v in violations)

@@ -4,6 +4,13 @@
 program, rendered with `Output.json_dumps`) and returns the ASL dict. It implements SEED-CONTRACT.md:
 route by detail-type, then by command or query; reject client errors with the contract's reason codes and end
 successfully; publish `failed` / 500 after retries on system faults and end failed.
+
+State growth: the execution input (the event envelope, up to Step Functions' 256 KiB quota) is never copied into
+the state while it is still there. The first state that changes the state replaces it with what the rest of the
+path needs (the validated command, or a query's answer); everything else is read where it already is, in the
+context object (`$$.Execution.Input`); a catcher discards the error (`ResultPath: null`) rather than add it; and no
+state or response echoes a client value that has not been validated to the contract's limits. So no
+client-controlled value can make the state, or a response event, grow with it.
 """
 
 from __future__ import annotations
@@ -45,8 +52,14 @@ def _lambda_retry(interval: int) -> list[dict]:
     return [_retry(_LAMBDA_TRANSIENT, interval, 3), _retry(["States.TaskFailed", "States.Timeout"], interval * 2, 2)]
 
 
+# What the rest of the workflow reads from the event envelope, where it already is: never copied into the state.
+EVENT_ID = "$$.Execution.Input.id"
+EVENT_TIME = "$$.Execution.Input.time"
+
+
 def _catch_all(next_state: str) -> list[dict]:
-    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": next_state}]
+    # The error is discarded (no state reads it; the execution history keeps it): adding it would grow the state.
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": next_state}]
 
 
 def _present_string(path: str, value: str) -> dict:
@@ -55,9 +68,11 @@ def _present_string(path: str, value: str) -> dict:
                     {"Variable": path, "StringEquals": value}]}
 
 
-def _command_response(status: str, reason: str | None = None, message: str | dict | None = None) -> dict:
-    response: dict[str, Any] = {"orderid.$": "$.command.orderId", "commandMessageId.$": "$.id",
-                                "commandStatus": status}
+def _command_response(status: str, reason: str | None = None, message: str | dict | None = None,
+                      order_id: str | None = "$.command.orderId") -> dict:
+    # `$.command` is the validator's output: its orderId is a valid id (1..64 characters) or null.
+    response: dict[str, Any] = {"orderid.$": order_id} if order_id else {"orderid": None}
+    response |= {"commandMessageId.$": EVENT_ID, "commandStatus": status}
     if reason is not None:
         response["reason"] = reason
     if isinstance(message, str):
@@ -67,9 +82,11 @@ def _command_response(status: str, reason: str | None = None, message: str | dic
     return response
 
 
-def _outcome(status: str, reason: str | None = None, message: str | dict | None = None) -> dict:
-    return {"Type": "Pass", "Parameters": _command_response(status, reason, message),
-            "ResultPath": "$.response", "Next": "PublishCommandResponse"}
+def _outcome(status: str, reason: str | None = None, message: str | dict | None = None,
+             order_id: str | None = "$.command.orderId") -> dict:
+    # The response replaces the state: nothing after it needs anything else.
+    return {"Type": "Pass", "Parameters": {"response": _command_response(status, reason, message, order_id)},
+            "ResultPath": "$", "Next": "PublishCommandResponse"}
 
 
 def _publish(refs: WorkflowRefs, detail_type: str, detail_path: str, next_state: str) -> dict:
@@ -85,27 +102,32 @@ def _publish(refs: WorkflowRefs, detail_type: str, detail_path: str, next_state:
     }
 
 
+SYSTEM_FAULT = "the command could not be processed because of a system fault; retry later"
+
+
 def _command_states(refs: WorkflowRefs) -> dict:
     interval = refs.retry_interval_seconds
     dynamodb_retry = [_retry(_DYNAMODB_TRANSIENT, interval, 4)]
     key = {"orderId": {"S.$": "$.command.orderId"}}
     load_order = {
         "Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
-        "Parameters": {"TableName": refs.table_name, "Key": key, "ConsistentRead": True},
+        # Only what the next choice compares (an item written behind the workflow's back may be large).
+        "Parameters": {"TableName": refs.table_name, "Key": key, "ConsistentRead": True,
+                       "ProjectionExpression": "orderId, createdBy, cancelledBy"},
         "ResultPath": "$.existing", "Retry": dynamodb_retry, "Catch": _catch_all("CommandFailed"),
     }
     return {
+        # The validator's output replaces the envelope: from here on the state is {command} (bounded by the
+        # contract's limits, whatever the event held), plus the few attributes of an existing order.
         "ValidateCommand": {
             "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {"FunctionName": refs.validator_function_arn,
                            "Payload": {"detail.$": "$.detail", "id.$": "$.id", "time.$": "$.time"}},
-            "ResultSelector": {"payload.$": "$.Payload"},
-            "ResultPath": "$.validation",
-            "Retry": _lambda_retry(interval), "Catch": _catch_all("CommandFailed"),
-            "Next": "UseValidatedCommand",
+            "ResultSelector": {"command.$": "$.Payload"},
+            "ResultPath": "$",
+            "Retry": _lambda_retry(interval), "Catch": _catch_all("ValidationFailed"),
+            "Next": "IsCommandValid",
         },
-        "UseValidatedCommand": {"Type": "Pass", "InputPath": "$.validation.payload", "ResultPath": "$.command",
-                                "Next": "IsCommandValid"},
         "IsCommandValid": {
             "Type": "Choice",
             "Choices": [{"Variable": "$.command.valid", "BooleanEquals": True, "Next": "RouteCommand"}],
@@ -123,12 +145,12 @@ def _command_states(refs: WorkflowRefs) -> dict:
                 "TableName": refs.table_name,
                 "Item": {"orderId": {"S.$": "$.command.orderId"}, "status": {"S": "orderCreated"},
                          "orderDate": {"S.$": "$.command.orderDate"}, "items": {"L.$": "$.command.dynamoItems"},
-                         "version": {"N": "1"}, "createdBy": {"S.$": "$.id"}},
+                         "version": {"N": "1"}, "createdBy": {"S.$": EVENT_ID}},
                 # Never overwrite an order (the sample's defect 1).
                 "ConditionExpression": "attribute_not_exists(orderId)",
             },
             "ResultPath": None, "Retry": dynamodb_retry,
-            "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.error",
+            "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": None,
                        "Next": "LoadExistingOrder"}] + _catch_all("CommandFailed"),
             "Next": "OrderCreated",
         },
@@ -137,7 +159,7 @@ def _command_states(refs: WorkflowRefs) -> dict:
         "IsRedeliveredCreate": {
             "Type": "Choice",
             "Choices": [{"And": [{"Variable": "$.existing.Item.createdBy.S", "IsPresent": True},
-                                 {"Variable": "$.existing.Item.createdBy.S", "StringEqualsPath": "$.id"}],
+                                 {"Variable": EVENT_ID, "StringEqualsPath": "$.existing.Item.createdBy.S"}],
                          "Next": "OrderCreated"}],
             "Default": "RejectOrderExists",
         },
@@ -150,10 +172,10 @@ def _command_states(refs: WorkflowRefs) -> dict:
                 "ConditionExpression": "#status = :created",
                 "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
                 "ExpressionAttributeValues": {":cancelled": {"S": "orderCancelled"}, ":created": {"S": "orderCreated"},
-                                              ":one": {"N": "1"}, ":at": {"S.$": "$.time"}, ":by": {"S.$": "$.id"}},
+                                              ":one": {"N": "1"}, ":at": {"S.$": EVENT_TIME}, ":by": {"S.$": EVENT_ID}},
             },
             "ResultPath": None, "Retry": dynamodb_retry,
-            "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.error",
+            "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": None,
                        "Next": "LoadOrderToCancel"}] + _catch_all("CommandFailed"),
             "Next": "OrderCancelled",
         },
@@ -163,7 +185,7 @@ def _command_states(refs: WorkflowRefs) -> dict:
             "Choices": [
                 {"Not": {"Variable": "$.existing.Item", "IsPresent": True}, "Next": "RejectOrderNotFound"},
                 {"And": [{"Variable": "$.existing.Item.cancelledBy.S", "IsPresent": True},
-                         {"Variable": "$.existing.Item.cancelledBy.S", "StringEqualsPath": "$.id"}],
+                         {"Variable": EVENT_ID, "StringEqualsPath": "$.existing.Item.cancelledBy.S"}],
                  "Next": "OrderCancelled"},
             ],
             "Default": "RejectOrderAlreadyCancelled",
@@ -178,8 +200,9 @@ def _command_states(refs: WorkflowRefs) -> dict:
             "message.$": "States.Format('orderId {} does not exist', $.command.orderId)"}),
         "RejectOrderAlreadyCancelled": _outcome("rejected", "orderAlreadyCancelled", {
             "message.$": "States.Format('orderId {} is already cancelled', $.command.orderId)"}),
-        "CommandFailed": _outcome("failed", "internalError",
-                                  "the command could not be processed because of a system fault; retry later"),
+        "CommandFailed": _outcome("failed", "internalError", SYSTEM_FAULT),
+        # The validator failed: the state is still the envelope, whose orderId was never validated (not echoed).
+        "ValidationFailed": _outcome("failed", "internalError", SYSTEM_FAULT, order_id=None),
         "PublishCommandResponse": _publish(refs, "orderCommandResponse", "$.response", "CommandOutcome"),
         "CommandOutcome": {
             "Type": "Choice",
@@ -199,35 +222,42 @@ def _query_states(refs: WorkflowRefs) -> dict:
             "Default": "MissingQuery",
         },
     }
+    # Every answer replaces the state with {payload: the response detail, queryMeta: {queryMessageId}}.
+    meta = {"queryMessageId.$": EVENT_ID}
     for query, state in QUERY_STATES.items():
         states[state] = {
             "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-            # The function gets the query exactly as sent, and validates it itself.
+            # The function gets the query exactly as sent, validates it itself and bounds its answer.
             "Parameters": {"FunctionName": refs.query_function_arns[query], "Payload.$": "$.detail"},
-            "ResultSelector": {"payload.$": "$.Payload"},
-            "ResultPath": "$.queryOutput",
+            "ResultSelector": {"payload.$": "$.Payload", "queryMeta": meta},
+            "ResultPath": "$",
             "Retry": _lambda_retry(interval), "Catch": _catch_all("QueryFailed"),
-            "Next": "PublishQueryResponse",
+            "Next": "QueryResponse",
         }
-    unsupported = "unsupported query: expected one of " + ", ".join(QUERIES)
+    expected = "expected one of " + ", ".join(QUERIES)
+
+    def answer(payload: dict) -> dict:
+        return {"Type": "Pass", "Parameters": {"payload": payload, "queryMeta": meta}, "ResultPath": "$",
+                "Next": "QueryResponse"}
+
     states |= {
-        "UnsupportedQuery": {"Type": "Pass", "ResultPath": "$.queryOutput.payload", "Next": "PublishQueryResponse",
-                             "Parameters": {"query.$": "$.detail.query", "queryStatus": 400, "queryResult": None,
-                                            "error": unsupported}},
-        "MissingQuery": {"Type": "Pass", "ResultPath": "$.queryOutput.payload", "Next": "PublishQueryResponse",
-                         "Parameters": {"query": None, "queryStatus": 400, "queryResult": None,
-                                        "error": "missing field query: " + unsupported[len("unsupported query: "):]}},
-        "QueryFailed": {"Type": "Pass", "ResultPath": "$.queryOutput.payload", "Next": "PublishQueryResponse",
-                        "Parameters": {"query.$": "$.detail.query", "queryStatus": 500, "queryResult": None,
-                                       "error": "the query could not be answered because of a system fault; "
-                                                "retry later"}},
-        "PublishQueryResponse": _publish(
-            refs, "orderQueryResponse", "States.JsonMerge($.queryOutput.payload, $.queryMeta, false)",
-            "QueryOutcome"),
+        # The client's value is not echoed: it can be anything up to the size of the event (`error` says what
+        # is expected, `queryMessageId` correlates).
+        "UnsupportedQuery": answer({"query": None, "queryStatus": 400, "queryResult": None,
+                                    "error": "unsupported query: " + expected}),
+        "MissingQuery": answer({"query": None, "queryStatus": 400, "queryResult": None,
+                                "error": "missing field query: " + expected}),
+        # Reached only from the three query tasks, so `query` is one of their names.
+        "QueryFailed": answer({"query.$": "$$.Execution.Input.detail.query", "queryStatus": 500, "queryResult": None,
+                               "error": "the query could not be answered because of a system fault; retry later"}),
+        # The response detail replaces the state, as on the command path: the execution's output (and a fault's
+        # cause) is exactly the published detail, which StartSyncExecution callers (the HTTP API) answer with.
+        "QueryResponse": {"Type": "Pass", "Parameters": {"response.$": "States.JsonMerge($.payload, $.queryMeta, false)"},
+                          "ResultPath": "$", "Next": "PublishQueryResponse"},
+        "PublishQueryResponse": _publish(refs, "orderQueryResponse", "$.response", "QueryOutcome"),
         "QueryOutcome": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.queryOutput.payload.queryStatus", "NumericEquals": 500,
-                         "Next": "SystemFault"}],
+            "Choices": [{"Variable": "$.response.queryStatus", "NumericEquals": 500, "Next": "SystemFault"}],
             "Default": "Done",
         },
     }
@@ -239,23 +269,19 @@ def build_definition(refs: WorkflowRefs) -> dict:
     states: dict[str, dict] = {
         "RouteByDetailType": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.detail-type", "StringEquals": "orderCommand", "Next": "InitCommand"},
-                        {"Variable": "$.detail-type", "StringEquals": "orderQuery", "Next": "InitQuery"}],
+            "Choices": [{"Variable": "$.detail-type", "StringEquals": "orderCommand", "Next": "ValidateCommand"},
+                        {"Variable": "$.detail-type", "StringEquals": "orderQuery", "Next": "RouteQuery"}],
             # Unreachable through the rule's pattern; a direct StartExecution with anything else is a fault.
             "Default": "UnsupportedEvent",
         },
-        # `command` starts as {orderId: null} so a fault before validation still yields a well-formed response.
-        "InitCommand": {"Type": "Pass", "Result": {"orderId": None}, "ResultPath": "$.command",
-                        "Next": "ValidateCommand"},
-        "InitQuery": {"Type": "Pass", "Parameters": {"queryMessageId.$": "$.id"}, "ResultPath": "$.queryMeta",
-                      "Next": "RouteQuery"},
         **_command_states(refs),
         **_query_states(refs),
         "UnsupportedEvent": {"Type": "Fail", "Error": "UnsupportedEvent",
                              "Cause": "the workflow handles only orderCommand and orderQuery events"},
-        "SystemFault": {"Type": "Fail", "Error": "SystemFault",
-                        "Cause": "a system fault survived the retries; the failure response was published"},
-        "Done": {"Type": "Succeed"},
+        # Both paths end with the state {response: the published detail}: a fault's cause and a success's output are
+        # that detail, so a synchronous caller (StartSyncExecution, the HTTP API) answers with exactly what the bus got.
+        "SystemFault": {"Type": "Fail", "Error": "SystemFault", "CausePath": "States.JsonToString($.response)"},
+        "Done": {"Type": "Succeed", "OutputPath": "$.response"},
     }
     return {
         "Comment": "cqrs-orders: routes orderCommand and orderQuery events (SEED-CONTRACT.md)",

@@ -4,11 +4,12 @@ Event: {"username", "password"} of the Aurora master user (never logged). Return
 {"applied": [versions], "current": version}; any failure raises, so the deployment that invoked it fails."""
 
 import os
+import time
 from pathlib import Path
 
 from aws_lambda_powertools import Logger
 
-from orders_db.connection import Settings, open_connection
+from orders_db.connection import DEADLINE_MARGIN_S, Settings, connect
 from orders_db.schema_migrations import LOCK_TIMEOUT_S, DatabaseUsers, load_migrations, migrate
 
 logger = Logger()
@@ -25,10 +26,13 @@ def handler(event, context):
         projector=os.environ.get("PROJECTOR_DB_USER", "cqrs_projector"),
         reader=os.environ.get("READER_DB_USER", "cqrs_reader"),
         auth=os.environ.get("DB_USER_AUTH", "iam"),
+        ops=os.environ.get("OPS_DB_USER") or None,
     )
     migrations = load_migrations(MIGRATIONS_DIR)
-    # Waiting for another run's lock must not look like a dead server.
-    connection = open_connection(settings, event["password"], read_timeout=LOCK_TIMEOUT_S + 60)
+    # A paused dev database resumes on this connection: wait for it as long as the invocation allows. Waiting
+    # for another run's lock must not look like a dead server.
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - LOCK_TIMEOUT_S - DEADLINE_MARGIN_S
+    connection = connect(settings, lambda refused: event["password"], deadline, read_timeout=LOCK_TIMEOUT_S + 60)
     try:
         result = migrate(connection, settings.database, migrations, users)
     finally:

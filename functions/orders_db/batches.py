@@ -39,15 +39,27 @@ def project_batch(database: Database, records: Sequence[dict]) -> list[RecordOut
         except PoisonRecord as error:
             outcomes[index] = RecordOutcome(FAILED, _order_id_hint(record), error)
     if changes:
-        try:
-            _apply(database, changes, outcomes)
-        except _DATABASE_FAILURES as error:
-            if is_transient(error):  # still failing after a reconnect: the whole batch is retried later
-                for index, change in changes.items():
-                    outcomes[index] = RecordOutcome(FAILED, change.order_id, error)
-            else:  # a statement was rejected: find the record(s) it came from
-                _apply_one_by_one(database, changes, outcomes)
+        _project(database, changes, outcomes)
     return outcomes
+
+
+def project_changes(database: Database, changes: Sequence[OrderChange]) -> list[RecordOutcome]:
+    """As project_batch, for changes already parsed (orders read from the table by the operations' tools)."""
+    outcomes: list[RecordOutcome | None] = [None] * len(changes)
+    if changes:
+        _project(database, dict(enumerate(changes)), outcomes)
+    return outcomes
+
+
+def _project(database: Database, changes: dict[int, OrderChange], outcomes: list) -> None:
+    try:
+        _apply(database, changes, outcomes)
+    except _DATABASE_FAILURES as error:
+        if is_transient(error):  # still failing after a reconnect: the whole batch is retried later
+            for index, change in changes.items():
+                outcomes[index] = RecordOutcome(FAILED, change.order_id, error)
+        else:  # a statement was rejected: find the record(s) it came from
+            _apply_one_by_one(database, changes, outcomes)
 
 
 def _apply(database: Database, changes: dict[int, OrderChange], outcomes: list) -> None:

@@ -15,7 +15,9 @@ def query_handler(answer: Callable[[Database, object], dict]) -> Callable:
 
     @logger.inject_lambda_context
     def handler(event, context):
-        response = answer(database(), event)
+        db = database()
+        db.limit_to(context)  # waiting for a resuming database may take what is left of the invocation
+        response = answer(db, event)
         logger.info("query answered", extra={"queryStatus": response["queryStatus"], "error": response.get("error")})
         return response
 

@@ -28,6 +28,10 @@ PROJECTOR_PRIVILEGES = {"orders": "SELECT, INSERT, UPDATE", "order_lines": "SELE
                         "item_totals": "SELECT, INSERT, UPDATE, DELETE",
                         "item_monthly_totals": "SELECT, INSERT, UPDATE, DELETE"}
 READ_MODEL_TABLES = tuple(PROJECTOR_PRIVILEGES)
+# The operations' tools (ops/: rebuild, reconcile, redrive) write the read models exactly as the projector does,
+# and keep their runs' checkpoints.
+OPS_PRIVILEGES = {**PROJECTOR_PRIVILEGES, "ops_runs": "SELECT, INSERT, UPDATE",
+                  "ops_segments": "SELECT, INSERT, UPDATE"}
 READER_PRIVILEGES = "SELECT"
 USER_AUTH_MODES = ("iam", "password")
 
@@ -60,9 +64,10 @@ class DatabaseUsers:
     projector: str
     reader: str
     auth: str  # "iam": create missing users for IAM authentication; "password": they must exist already
+    ops: str | None = None  # the operations' tools' user, when they are deployed
 
     def __post_init__(self) -> None:
-        for name in (self.projector, self.reader):
+        for name in (self.projector, self.reader, *([self.ops] if self.ops is not None else [])):
             if not _USER_NAME.match(name):
                 raise MigrationError(f"invalid database user name {name!r}")
         if self.auth not in USER_AUTH_MODES:
@@ -169,8 +174,11 @@ def _apply_pending(
 
 
 def _ensure_users(cursor: Cursor, database: str, users: DatabaseUsers) -> None:
-    for user, privileges in ((users.projector, PROJECTOR_PRIVILEGES),
-                             (users.reader, dict.fromkeys(READ_MODEL_TABLES, READER_PRIVILEGES))):
+    grants = [(users.projector, PROJECTOR_PRIVILEGES),
+              (users.reader, dict.fromkeys(READ_MODEL_TABLES, READER_PRIVILEGES))]
+    if users.ops is not None:
+        grants.append((users.ops, OPS_PRIVILEGES))
+    for user, privileges in grants:
         cursor.execute("SELECT 1 FROM mysql.user WHERE User = %s AND Host = %s", (user, "%"))
         if cursor.fetchone() is None:
             if users.auth != "iam":

@@ -2,11 +2,17 @@
 
 The stream view is NEW_AND_OLD_IMAGES. INSERT and MODIFY carry the order's new state in NewImage; REMOVE
 carries the deleted item in OldImage and becomes a tombstone. A record that does not hold a valid order is a
-poison record: it fails on its own and is never dropped silently."""
+poison record: it fails on its own and is never dropped silently.
+
+Versions count the changes of one incarnation of the table: a re-created or restored table starts its orders at
+version 1 again, on a new stream. Each change therefore carries its stream's label (the stream's creation time,
+the last part of the stream ARN), the epoch: a change from a newer epoch outranks every change from an older one,
+whatever their versions. The rebuild gives table items the label of the table's current stream."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -22,6 +28,8 @@ MAX_ITEMS = 100
 MAX_QUANTITY = 10_000
 MAX_VERSION = 2**32 - 1  # orders.version is INT UNSIGNED
 MIN_YEAR = 1000  # DATETIME starts at 1000-01-01
+MAX_EPOCH_LENGTH = 64  # orders.stream_epoch
+UNKNOWN_EPOCH = ""  # rows projected before epochs were recorded, and records that name no stream
 
 _deserializer = TypeDeserializer()
 
@@ -37,11 +45,32 @@ class OrderChange:
     status: str  # CREATED, CANCELLED or REMOVED
     order_date: datetime  # naive UTC, millisecond precision (the DATETIME(3) columns)
     items: tuple[tuple[str, int], ...]  # (itemid, quantity) in line order; empty for REMOVED
+    epoch: str = UNKNOWN_EPOCH  # the label of the stream (of the table incarnation) the change comes from
 
     @property
-    def revision(self) -> tuple[int, bool]:
-        """Order of changes to one order: by version; a removal outranks the version it removed."""
-        return (self.version, self.status == REMOVED)
+    def revision(self) -> Revision:
+        return Revision(self.epoch, self.version, self.status == REMOVED)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """Where a change stands in the history of one order id: by epoch (table incarnation), then by version; a
+    removal outranks the version it removed, not the next one."""
+
+    epoch: str
+    version: int
+    removed: bool
+
+    def supersedes(self, other: Revision | None) -> bool:
+        """Whether a change at this revision replaces what `other` (None: nothing stored) recorded. Epochs are
+        compared only when both are known; a known epoch at the same version fills in an unknown one."""
+        if other is None:
+            return True
+        if self.epoch and other.epoch and self.epoch != other.epoch:
+            return self.epoch > other.epoch  # normalised ISO-8601 labels: text order is time order
+        if self.epoch and not other.epoch:
+            return (self.version, self.removed) >= (other.version, other.removed)
+        return (self.version, self.removed) > (other.version, other.removed)
 
 
 def parse_record(record: dict) -> OrderChange:
@@ -57,17 +86,72 @@ def parse_record(record: dict) -> OrderChange:
     image = record["dynamodb"].get(image_name)
     if not isinstance(image, dict):
         raise PoisonRecord(f"{event_name} record without {image_name} (the stream must be NEW_AND_OLD_IMAGES)")
-    try:
-        order = {name: _deserializer.deserialize(value) for name, value in image.items()}
-    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as error:
-        raise PoisonRecord(f"{image_name} is not valid DynamoDB JSON: {error}") from None
-    change = _order_change(order)
+    change = parse_image(image, stream_epoch(record.get("eventSourceARN")), image_name)
     if event_name == "REMOVE":
-        return OrderChange(change.order_id, change.version, REMOVED, change.order_date, ())
+        return replace(change, status=REMOVED, items=())
     return change
 
 
-def _order_change(order: dict) -> OrderChange:
+def parse_image(image: dict, epoch: str, what: str = "item") -> OrderChange:
+    """An order as DynamoDB JSON (a stream image, or an item read from the table) into the change that sets it."""
+    if not isinstance(image, dict):
+        raise PoisonRecord(f"{what} is not a DynamoDB item")
+    try:
+        order = {name: _deserialize(value) for name, value in image.items()}
+    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as error:
+        raise PoisonRecord(f"{what} is not valid DynamoDB JSON: {error}") from None
+    return _order_change(order, epoch)
+
+
+def _deserialize(value: object) -> object:
+    """`_deserializer.deserialize(value)`, about twice as fast for what the table holds: single-type strings,
+    lists, maps and whole numbers of up to nine digits (as int, equal to the Decimal it would give) are read
+    here; anything else, malformed values included, by the deserializer itself, so that the result (or the
+    error) is the same."""
+    if type(value) is dict and len(value) == 1:
+        if "S" in value:
+            text = value["S"]
+            if type(text) is str:
+                return text
+        elif "N" in value:
+            digits = value["N"]
+            if type(digits) is str and 0 < len(digits) <= 9 and digits.isascii() and digits.isdigit():
+                return int(digits)
+        elif "M" in value:
+            members = value["M"]
+            if type(members) is dict:
+                return {name: _deserialize(member) for name, member in members.items()}
+        elif "L" in value:
+            elements = value["L"]
+            if type(elements) is list:
+                return [_deserialize(element) for element in elements]
+    return _deserializer.deserialize(value)
+
+
+def stream_epoch(stream_arn: object) -> str:
+    """The epoch of a stream ARN (`arn:aws:dynamodb:...:table/NAME/stream/LABEL`): its label, as ISO-8601 with
+    microseconds when it is a date-time (AWS labels are), so that text order is time order. No ARN: unknown."""
+    if stream_arn is None or stream_arn == "":
+        return UNKNOWN_EPOCH
+    if not isinstance(stream_arn, str) or "/stream/" not in stream_arn:
+        raise PoisonRecord("eventSourceARN is not a DynamoDB stream ARN")
+    return _label_epoch(stream_arn.rsplit("/stream/", 1)[1])
+
+
+@functools.lru_cache(maxsize=16)  # one stream per batch: its label is parsed once
+def _label_epoch(label: str) -> str:
+    try:
+        moment = datetime.fromisoformat(label)
+    except ValueError:
+        moment = None
+    if moment is not None and moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    if not label or len(label) > MAX_EPOCH_LENGTH or not label.isascii() or not label.isprintable():
+        raise PoisonRecord(f"the stream label of eventSourceARN must be 1..{MAX_EPOCH_LENGTH} ASCII characters")
+    return label
+
+
+def _order_change(order: dict, epoch: str) -> OrderChange:
     status = order.get("status")
     if status not in (CREATED, CANCELLED):
         raise PoisonRecord(f"status must be {CREATED!r} or {CANCELLED!r}")
@@ -78,10 +162,15 @@ def _order_change(order: dict) -> OrderChange:
     for position, item in enumerate(items):
         if not isinstance(item, dict):
             raise PoisonRecord(f"items[{position}] must be a map")
+        item_id, quantity = item.get("itemid"), item.get("quantity")
+        if type(item_id) is str and 0 < len(item_id) <= MAX_ID_LENGTH and item_id.isascii() \
+                and type(quantity) is int and 1 <= quantity <= MAX_QUANTITY:
+            lines.append((item_id, quantity))  # the common case, valid at a glance (ASCII is valid UTF-8)
+            continue
         lines.append(
             (
-                _identifier(item.get("itemid"), f"items[{position}].itemid"),
-                _integer(item.get("quantity"), f"items[{position}].quantity", 1, MAX_QUANTITY),
+                _identifier(item_id, f"items[{position}].itemid"),
+                _integer(quantity, f"items[{position}].quantity", 1, MAX_QUANTITY),
             )
         )
     return OrderChange(
@@ -90,6 +179,7 @@ def _order_change(order: dict) -> OrderChange:
         status=status,
         order_date=_utc_datetime(order.get("orderDate"), "orderDate"),
         items=tuple(lines),
+        epoch=epoch,
     )
 
 
@@ -104,7 +194,11 @@ def _identifier(value: object, field: str) -> str:
 
 
 def _integer(value: object, field: str, low: int, high: int) -> int:
-    # Numbers arrive as Decimal; 3.0 is an integer, 3.5 and NaN are not.
+    if type(value) is int:  # a plain whole number (_deserialize), never a bool
+        if not low <= value <= high:
+            raise PoisonRecord(f"{field} must be between {low} and {high}")
+        return value
+    # Other numbers arrive as Decimal; 3.0 is an integer, 3.5 and NaN are not.
     if not isinstance(value, Decimal) or not value.is_finite() or value != value.to_integral_value():
         raise PoisonRecord(f"{field} must be an integer")
     if not low <= value <= high:

@@ -1,5 +1,5 @@
-"""Lambda event source mappings: partial batch failures, an on-failure destination and bounded retries for streams,
-a redrive policy on the queue for SQS."""
+"""Lambda event source mappings: partial batch failures, an on-failure destination, bounded retries and record age,
+and bisection for streams; a redrive policy on the queue for SQS."""
 
 from .support import as_list, get, is_set, redrive_target, resource_policy, stack_policy
 
@@ -38,19 +38,38 @@ def on_failure_destination(args, report_violation):
 
 
 @resource_policy("event-source-bounded-retries",
-                 "Stream event source mappings retry a failing batch a bounded number of times (the default, -1, "
-                 "retries until the records expire and blocks the shard meanwhile).", {EVENT_SOURCE_MAPPING},
+                 "Stream event source mappings retry a failing batch a bounded number of times and give up on records "
+                 "older than a bound (the defaults, -1, retry until the records expire and block the shard "
+                 "meanwhile).", {EVENT_SOURCE_MAPPING},
                  config={"maximumRetryAttempts": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 10,
-                                                  "description": "most retries allowed"}})
+                                                  "description": "most retries allowed"},
+                         "maximumRecordAgeSeconds": {"type": "integer", "minimum": 60, "maximum": 604800,
+                                                     "default": 86400,
+                                                     "description": "oldest record age allowed before giving up"}})
 def bounded_retries(args, report_violation):
     if source_service(args) not in STREAMS:
         return
-    limit = args.get_config()["maximumRetryAttempts"]
-    retries = get(args.props, "maximumRetryAttempts")
+    config = args.get_config()
+    limit, age_limit = config["maximumRetryAttempts"], config["maximumRecordAgeSeconds"]
+    retries, age = get(args.props, "maximumRetryAttempts"), get(args.props, "maximumRecordAgeInSeconds")
     if retries is None or not 0 <= retries <= limit:
         report_violation(f"event source mapping '{args.name}' retries "
                          f"{'without bound' if retries in (None, -1) else f'{retries:g} times'}: set "
                          f"maximum_retry_attempts between 0 and {limit}.")
+    if age is None or not 60 <= age <= age_limit:
+        report_violation(f"event source mapping '{args.name}' retries records "
+                         f"{'of any age' if age in (None, -1) else f'up to {age:g} s old'}: set "
+                         f"maximum_record_age_in_seconds between 60 and {age_limit}.")
+
+
+@resource_policy("event-source-bisect-on-error",
+                 "Stream event source mappings split a batch that fails the function (a crash or a timeout, when it "
+                 "cannot report the failed records), so one bad record does not take a whole batch to the "
+                 "on-failure destination.", {EVENT_SOURCE_MAPPING})
+def bisect_on_error(args, report_violation):
+    if source_service(args) in STREAMS and get(args.props, "bisectBatchOnFunctionError") is not True:
+        report_violation(f"event source mapping '{args.name}' sends a whole failing batch to its on-failure "
+                         "destination: set bisect_batch_on_function_error=True.")
 
 
 @stack_policy("event-source-queue-redrive",
@@ -77,4 +96,4 @@ def queue_redrive(args, report_violation):
                              "'maxReceiveCount': 5}).", queue.urn)
 
 
-POLICIES = [partial_batch_failures, on_failure_destination, bounded_retries, queue_redrive]
+POLICIES = [partial_batch_failures, on_failure_destination, bounded_retries, bisect_on_error, queue_redrive]

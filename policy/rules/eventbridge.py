@@ -3,15 +3,19 @@
 from .support import is_set, resource_policy
 
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
 
 
 @resource_policy("eventbridge-target-retry-policy",
-                 "EventBridge targets set their retry policy (attempts and event age) instead of the 24-hour, "
-                 "185-attempt default.", {EVENT_TARGET})
+                 "EventBridge targets (of rules and of Scheduler schedules) set their retry policy (attempts and event "
+                 "age) instead of the 24-hour, 185-attempt default.", {EVENT_TARGET, SCHEDULE})
 def retry_policy(args, report_violation):
-    if not (is_set(args.props, "retryPolicy", "maximumRetryAttempts")
-            and is_set(args.props, "retryPolicy", "maximumEventAgeInSeconds")):
-        report_violation(f"EventBridge target '{args.name}' has no retry policy of its own: set "
+    policy = ("target", "retryPolicy") if args.resource_type == SCHEDULE else ("retryPolicy",)
+    if not (is_set(args.props, *policy, "maximumRetryAttempts")
+            and is_set(args.props, *policy, "maximumEventAgeInSeconds")):
+        where = (f"schedule '{args.name}': target" if args.resource_type == SCHEDULE
+                 else f"EventBridge target '{args.name}'")
+        report_violation(f"{where} has no retry policy of its own: set "
                          "retry_policy={'maximum_retry_attempts': ..., 'maximum_event_age_in_seconds': ...}.")
 
 

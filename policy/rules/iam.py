@@ -3,6 +3,7 @@ policies that name a service principal."""
 
 import json
 
+from .policy_documents import allowed, parse_statements
 from .support import as_list, get, label, resource_policy
 from .unscoped_actions import UNSCOPED_ACTIONS
 
@@ -38,18 +39,13 @@ def _documents(args):
 def _allow_statements(args, report_violation, documents):
     """(where, statement) of each Allow statement; a document that does not parse is a violation (fail closed)."""
     for where, text in documents:
-        try:
-            document = json.loads(text)
-            statements = as_list(document["Statement"])
-            if not all(isinstance(s, dict) for s in statements):
-                raise TypeError
-        except (TypeError, ValueError, KeyError):
+        statements = parse_statements(text)
+        if statements is None:
             report_violation(f"{label(args.resource_type, args.name)}: {where} is not an IAM policy document with a "
                              "Statement, so it cannot be checked: fix the JSON.")
             continue
-        for statement in statements:
-            if statement.get("Effect") == "Allow":
-                yield where, statement
+        for statement in allowed(statements):
+            yield where, statement
 
 
 @resource_policy("iam-no-wildcard-actions",

@@ -1,5 +1,5 @@
-"""Lambda functions: an explicit timeout, JSON logs, tracing, the VPC for database functions, no secrets in the
-environment."""
+"""Lambda functions: an explicit timeout, JSON logs, tracing, the VPC and a concurrency cap for database functions, no
+secrets in the environment."""
 
 import re
 
@@ -70,6 +70,26 @@ def database_in_vpc(args, report_violation):
                          "group.")
 
 
+@resource_policy("lambda-database-reserved-concurrency",
+                 f"Lambda functions that reach the database ({DATABASE_HOST_VARIABLE} set) reserve a concurrency "
+                 "between 1 and the configured maximum, which caps their database connections, where the pack config "
+                 "requires it.", {FUNCTION},
+                 config={"required": {"type": "boolean", "default": True,
+                                      "description": "require it (prod-grade stacks); false turns the rule off"},
+                         "maximum": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100,
+                                     "description": "highest reserved concurrency of a database function"}})
+def database_reserved_concurrency(args, report_violation):
+    config = args.get_config()
+    if not config["required"] or DATABASE_HOST_VARIABLE not in keys(get(args.props, "environment", "variables")):
+        return
+    reserved = get(args.props, "reservedConcurrentExecutions")
+    if reserved is None or not 1 <= reserved <= config["maximum"]:
+        problem = ("reserves no concurrency, so its database connections are not capped" if reserved in (None, -1)
+                   else f"reserves {reserved:g} concurrent executions, so up to {reserved:g} database connections")
+        report_violation(f"Lambda function '{args.name}' {problem}: set reserved_concurrent_executions between 1 and "
+                         f"{config['maximum']} (lambdaReservedConcurrency).")
+
+
 def secret_named(name: str) -> bool:
     words = [w.lower() for w in _WORDS.findall(name)]
     if words[-2:] in KEY_IDENTIFIERS:
@@ -99,4 +119,4 @@ def no_secret_environment(args, report_violation):
                              "in Secrets Manager, pass the secret's ARN instead and read the value at run time.")
 
 
-POLICIES = [timeout, json_logs, tracing, database_in_vpc, no_secret_environment]
+POLICIES = [timeout, json_logs, tracing, database_in_vpc, database_reserved_concurrency, no_secret_environment]

@@ -38,12 +38,18 @@ def resource_policy(name: str, description: str, types: Optional[Collection[str]
     return declare
 
 
-def stack_policy(name: str, description: str, *, level: EnforcementLevel = MANDATORY
-                 ) -> Callable[[StackCheck], StackValidationPolicy]:
+def stack_policy(name: str, description: str, *, level: EnforcementLevel = MANDATORY,
+                 config: Optional[dict[str, dict]] = None) -> Callable[[StackCheck], StackValidationPolicy]:
     """Declare a stack policy (mandatory unless `level` says otherwise)."""
     def declare(check: StackCheck) -> StackValidationPolicy:
-        return StackValidationPolicy(name=name, description=description, validate=check, enforcement_level=level)
+        return StackValidationPolicy(name=name, description=description, validate=check, enforcement_level=level,
+                                     config_schema=PolicyConfigSchema(properties=config) if config else None)
     return declare
+
+
+def depends_on(resource: Any, target: Any) -> bool:
+    """Whether a stack policy's resource depends on `target` (e.g. takes one of its outputs as an input)."""
+    return any(dependency.urn == target.urn for dependency in resource.dependencies or [])
 
 
 def get(props: Any, *path: str) -> Any:

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The Lambda archives hold functions/<name>/ and functions/orders_db/ at their root: so does sys.path here.
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
+from fault_proxy import FaultProxy  # noqa: E402
 from localcloud.mariadb import MariaDB  # noqa: E402
 from orders_db import connection  # noqa: E402
 from orders_db.batches import PROJECTOR_SESSION  # noqa: E402
@@ -170,3 +171,19 @@ def function_handler(migrated, monkeypatch):
     for database in databases:
         database().close()
         database.cache_clear()
+
+
+@pytest.fixture
+def fault_proxy(mariadb):
+    """A FaultProxy in front of the test server (see fault_proxy.py); connect through proxy.host, proxy.port."""
+    proxy = FaultProxy(mariadb.host, mariadb.port)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def through_proxy(db_env, fault_proxy, monkeypatch):
+    """The functions' environment pointed at the fault proxy instead of the server."""
+    monkeypatch.setenv("DB_HOST", fault_proxy.host)
+    monkeypatch.setenv("DB_PORT", str(fault_proxy.port))
+    return fault_proxy

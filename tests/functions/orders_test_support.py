@@ -31,6 +31,10 @@ class LambdaContext:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test-function"
     aws_request_id: str = "11111111-2222-3333-4444-555555555555"
+    remaining_ms: int = 30_000  # as get_remaining_time_in_millis() reports at the start of an invocation
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
 
 
 def settings_for(user: str, database: str | None = None) -> Settings:

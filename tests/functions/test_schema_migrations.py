@@ -4,6 +4,7 @@ concurrent runs, least-privilege grants, and the migrate handler."""
 import shutil
 import threading
 import time
+from dataclasses import replace
 
 import pymysql
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from orders_db import schema_migrations
 from orders_db.connection import open_connection
 from orders_db.schema_migrations import (
+    OPS_PRIVILEGES,
     READ_MODEL_TABLES,
     MigrationError,
     load_migrations,
@@ -27,7 +29,9 @@ from orders_test_support import (
     settings_for,
 )
 
-VERSIONS = [1, 2, 3, 4]
+# Every migration file of the repository, in version order.
+VERSIONS = sorted(int(path.name[:4]) for path in MIGRATIONS_DIR.glob("*.sql"))
+CURRENT = VERSIONS[-1]
 
 
 @pytest.fixture
@@ -59,15 +63,16 @@ def recorded(connection):
 
 
 def test_a_fresh_database_gets_every_migration_and_a_rerun_applies_nothing(db_env, master):
-    assert run_migrations() == {"applied": VERSIONS, "current": 4}
+    assert run_migrations() == {"applied": VERSIONS, "current": CURRENT}
     first = recorded(master())
-    assert [(version, name) for version, name, _, _ in first] == [
+    assert [(version, name) for version, name, _, _ in first][:4] == [
         (1, "create_orders"),
         (2, "create_order_lines"),
         (3, "create_item_totals"),
         (4, "create_item_monthly_totals"),
     ]
-    assert run_migrations() == {"applied": [], "current": 4}
+    assert [version for version, _, _, _ in first] == VERSIONS
+    assert run_migrations() == {"applied": [], "current": CURRENT}
     assert recorded(master()) == first
 
 
@@ -81,21 +86,25 @@ def test_the_schema_has_a_key_or_index_for_every_lookup(db_env, master):
     assert sorted(indexes) == [
         ("item_monthly_totals", "PRIMARY", "item_id,order_month"),
         ("item_totals", "PRIMARY", "item_id"),
+        ("ops_runs", "PRIMARY", "run_id"),
+        ("ops_runs", "ops_runs_unfinished", "operation,table_name,finished_at"),
+        ("ops_segments", "PRIMARY", "run_id,segment"),
         ("order_lines", "PRIMARY", "order_id,line_no"),
         ("order_lines", "order_lines_item_counted_date", "item_id,counted,order_date"),
         ("orders", "PRIMARY", "order_id"),
         ("schema_migrations", "PRIMARY", "version"),
     ]
     tables = {name for (name,) in query(master(), "SHOW TABLES")}
-    assert tables == {*READ_MODEL_TABLES, "schema_migrations"}  # every read model is granted to the functions
+    # Every read model is granted to the functions, every table but schema_migrations to the operations' user.
+    assert tables == {*READ_MODEL_TABLES, "schema_migrations"} | set(OPS_PRIVILEGES)
 
 
 def test_a_broken_migration_raises_and_leaves_the_version_where_it_was(db_env, master, migrations_dir):
     run_migrations(migrations_dir)
-    broken = migrations_dir / "0005_add_notes.sql"
+    broken = migrations_dir / f"{CURRENT + 1:04d}_add_notes.sql"
     broken.write_text("CREATE TABLE IF NOT EXISTS notes (id INT PRIMARY KEY);\nALTER TABLE notes ADD COLUMN;\n")
 
-    with pytest.raises(MigrationError, match="0005_add_notes failed at statement 2"):
+    with pytest.raises(MigrationError, match=f"{CURRENT + 1:04d}_add_notes failed at statement 2"):
         run_migrations(migrations_dir)
     assert [row[0] for row in recorded(master())] == VERSIONS
 
@@ -103,7 +112,7 @@ def test_a_broken_migration_raises_and_leaves_the_version_where_it_was(db_env, m
     broken.write_text(
         "CREATE TABLE IF NOT EXISTS notes (id INT PRIMARY KEY);\nALTER TABLE notes ADD COLUMN body TEXT;\n"
     )
-    assert run_migrations(migrations_dir) == {"applied": [5], "current": 5}
+    assert run_migrations(migrations_dir) == {"applied": [CURRENT + 1], "current": CURRENT + 1}
 
 
 def test_an_applied_migration_that_was_edited_is_refused(db_env, migrations_dir):
@@ -199,7 +208,7 @@ def test_the_migrate_handler_takes_the_master_credentials_from_its_event(db_env,
 
     assert handler({"username": MASTER, "password": PASSWORDS[MASTER]}, lambda_context) == {
         "applied": VERSIONS,
-        "current": 4,
+        "current": CURRENT,
     }
     assert handler({"username": MASTER, "password": PASSWORDS[MASTER]}, lambda_context)["applied"] == []
     with pytest.raises(pymysql.err.OperationalError, match="denied"):
@@ -239,3 +248,34 @@ def test_migration_files_must_be_numbered_once(tmp_path, names):
         (tmp_path / name).write_text("SELECT 1")
     with pytest.raises(MigrationError):
         load_migrations(tmp_path)
+
+
+def test_the_operations_user_writes_the_read_models_and_its_checkpoints_and_nothing_else(db_env, mariadb):
+    mariadb.create_user("cqrs_ops", "ops-secret")
+    settings = settings_for(MASTER)
+    users = schema_migrations.DatabaseUsers(PROJECTOR, READER, "password", ops="cqrs_ops")
+    master = open_connection(settings, PASSWORDS[MASTER])
+    try:
+        schema_migrations.migrate(master, settings.database, load_migrations(MIGRATIONS_DIR), users)
+    finally:
+        master.close()
+    ops = open_connection(replace(settings, user="cqrs_ops"), "ops-secret", database=settings.database)
+    projector = _connect_as(PROJECTOR, settings.database)
+    try:
+        query(ops, "INSERT INTO ops_runs (run_id, operation, table_name, stream_epoch, total_segments, options,"
+                   " estimated_orders, started_at) VALUES ('r', 'rebuild', 't', '', 1, '{}', 0, NOW())")
+        query(ops, "INSERT INTO ops_segments (run_id, segment, counts, samples, updated_at)"
+                   " VALUES ('r', 0, '{}', '{}', NOW())")
+        query(ops, "UPDATE ops_segments SET done = 1")
+        query(ops, "INSERT INTO item_totals VALUES ('x', 1, '2022-10-13')")
+        query(ops, "DELETE FROM item_totals")
+        for forbidden in ("SELECT * FROM schema_migrations", "DELETE FROM orders", "DELETE FROM ops_runs",
+                          "DROP TABLE ops_segments"):
+            with pytest.raises(pymysql.err.OperationalError, match="denied"):
+                query(ops, forbidden)
+        with pytest.raises(pymysql.err.OperationalError, match="denied"):
+            query(projector, "SELECT * FROM ops_segments")  # the projector never sees the operations' tables
+    finally:
+        ops.close()
+        projector.close()
+        mariadb.execute("DROP USER %s@%s", ("cqrs_ops", "%"))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orders_db import stream_records
-from orders_db.stream_records import CANCELLED, CREATED, REMOVED, PoisonRecord, parse_record
+from orders_db.stream_records import CANCELLED, CREATED, REMOVED, PoisonRecord, Revision, parse_record
 from orders_test_support import cancelled, created, image, record, removed
 
 ITEMS = [("z3333", 6), ("z4444", 3)]
@@ -30,8 +30,9 @@ def test_modify_takes_the_new_image():
 def test_remove_becomes_a_tombstone_of_the_old_version():
     change = parse_record(removed("6101", ITEMS, version=3, status=CANCELLED))
     assert (change.order_id, change.version, change.status, change.items) == ("6101", 3, REMOVED, ())
-    assert change.revision > (3, False)  # outranks the version it removed, not the next one
-    assert change.revision < (4, False)
+    epoch = change.epoch
+    assert change.revision.supersedes(Revision(epoch, 3, False))  # outranks the version it removed
+    assert not change.revision.supersedes(Revision(epoch, 4, False))  # not the next one
 
 
 @pytest.mark.parametrize(

@@ -51,8 +51,10 @@ def test_a_missing_events_file_is_one_clear_line():
 
 
 @pytest.mark.xdist_group("localcloud")
-def test_run_prints_events_stdout_cannot_encode_escaped(tmp_path: Path):
-    # The workflow echoes an unsupported query name as it came, here with a lone surrogate: no valid UTF-8 exists.
+def test_run_answers_lone_surrogates_without_echoing_them(tmp_path: Path):
+    # The workflow echoes no unvalidated value (issue 15): an unsupported query and an invalid orderId, here with a
+    # lone surrogate (no valid UTF-8 exists), are answered with nulls. (The fallback that prints what stdout cannot
+    # encode \u-escaped is tested below.)
     entries = [{"DetailType": "orderQuery", "Source": "orderPipeline", "Detail": json.dumps({"query": "top\ud800"})},
                {"DetailType": "orderCommand", "Source": "orderPipeline",
                 "Detail": json.dumps({"command": "createOrder", "orderId": "bad\ud800id",
@@ -62,9 +64,10 @@ def test_run_prints_events_stdout_cannot_encode_escaped(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     query_response = next(e["detail"] for e in events if e["detail-type"] == "orderQueryResponse")
-    assert (query_response["query"], query_response["queryStatus"]) == ("top\ud800", 400)
-    assert [e["detail-type"] for e in events].count("orderCommandResponse") == 1
-    assert "\\ud800" in result.stdout and "summary: 2 events sent, 2 published" in result.stderr
+    assert (query_response["query"], query_response["queryStatus"]) == (None, 400)
+    [command_response] = [e["detail"] for e in events if e["detail-type"] == "orderCommandResponse"]
+    assert (command_response["orderid"], command_response["reason"]) == (None, "invalidCommand")
+    assert "ud800" not in result.stdout and "summary: 2 events sent, 2 published" in result.stderr
 
 
 def test_each_event_line_falls_back_to_ascii_escapes_only_when_it_must(monkeypatch):

@@ -56,3 +56,33 @@ def test_a_client_error_is_dead_lettered_at_once_and_other_failures_after_the_re
     for failure in (error("ThrottlingException", 400), error("InternalFailure", 500), ConnectionError("reset")):
         attempts, queued = deliver(failure)
         assert attempts == 4 and len(queued) == 1
+
+
+def test_a_request_is_refused_whole_outside_1_to_10_entries_or_over_256_kb_in_all():
+    from moto.events.exceptions import ValidationException
+
+    from localcloud.eventbridge import check_request
+
+    small = {"Source": "s", "DetailType": "d", "Detail": "{}"}
+    check_request([small] * 10)
+    for entries, message in (([], "greater than or equal to 1"), ([small] * 11, "less than or equal to 10"),
+                             ([{**small, "Detail": '{"p": "' + "x" * 140_000 + '"}'}] * 2, "Total size")):
+        try:
+            check_request(entries)
+        except ValidationException as error:
+            assert message in str(error)
+        else:
+            raise AssertionError(f"{len(entries)} entries accepted")
+    # One entry over the size is that entry's failure (EntrySizeExceeded), not the request's.
+    check_request([{**small, "Detail": '{"p": "' + "x" * MAX_ENTRY_BYTES + '"}'}])
+
+
+def test_a_detail_is_read_within_eventbridges_json_limits():
+    def error(detail: str):
+        return _entry_error({"Source": "s", "DetailType": "d", "Detail": detail})
+
+    assert error('{"a": "[[[[ not nesting, \\" still a string {{{{"}') is None
+    assert error('{"n": 9223372036854775807, "m": -9223372036854775808}') is None
+    for detail in ('{"n": 9223372036854775808}', '{"n": -9223372036854775809}', "[1]", '"text"', "{",
+                   '{"a": ' + "[" * 1100 + "]" * 1100 + "}"):
+        assert error(detail) == ("MalformedDetail", "Detail is malformed."), detail[:40]

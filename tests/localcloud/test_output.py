@@ -4,7 +4,7 @@ import re
 import sys
 import threading
 
-from localcloud.cloud import DeployProgress, _log
+from localcloud.progress import DeployProgress, log as _log
 from localcloud.demo import commands_table
 from localcloud.mocks import Provisioned
 

@@ -13,6 +13,13 @@ Knobs (environment, all optional):
   FAKE_PULUMI_POLICY   [{"level": "mandatory"|"advisory", "policy": ..., "message": ..., "urn": ...}]: reported by
                        preview and up; a mandatory one fails the command like the CLI does
   FAKE_PULUMI_CHANGES  {"create": 1, ...}: resource changes of preview/up/refresh/destroy
+  FAKE_PULUMI_STEPS    [{"op": "update", "urn": ..., "type": ..., "diffs": [...], "old": {...}, "new": {...}}]: the
+                       resources of preview and up, reported as the engine's resourcePreEvents (old and new
+                       states, optional: {"inputs", "outputs", "id"})
+  FAKE_PULUMI_STEPS_FILE  a JSON file of such steps, read instead (a whole stack's states exceed what an
+                       environment variable may hold)
+  FAKE_PULUMI_EVENTS   a file of engine events (JSON lines, e.g. tests/pipelines/data/refresh-preview-drift.jsonl)
+                       that `refresh --preview-only` writes to the event log instead of its own
   FAKE_PULUMI_OUTPUTS  stack outputs set by `up`; {"__secret__": value} marks a secret at any depth
   FAKE_PULUMI_HANG     a command that blocks (after writing $FAKE_PULUMI_HOME/started) until `pulumi cancel` or a
                        SIGINT
@@ -35,7 +42,8 @@ VERSION = "3.205.0"
 HOME = os.environ["FAKE_PULUMI_HOME"]
 STATE = os.path.join(HOME, "state.json")
 SECRET_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN", "AWS_SECRET_ACCESS_KEY")
-BANNERS = {"preview": "Previewing update", "up": "Updating", "refresh": "Refreshing", "destroy": "Destroying"}
+BANNERS = {"preview": "Previewing update", "up": "Updating", "refresh": "Refreshing", "destroy": "Destroying",
+           "refresh --preview-only": "Previewing refresh"}
 DEFAULT_CHANGES = {
     "preview": {"create": 2, "same": 1},
     "up": {"create": 2, "same": 1},
@@ -109,9 +117,31 @@ def write_events(args, events):
                 f.write(json.dumps({"sequence": sequence, "timestamp": int(time.time()), **event}) + "\n")
 
 
+def recorded_events(path):
+    """Engine events from a file, as the CLI wrote them (the sequence and timestamp are written again)."""
+    with open(path, encoding="utf-8") as f:
+        events = [json.loads(line) for line in f if line.strip()]
+    return [{k: v for k, v in event.items() if k not in ("sequence", "timestamp")} for event in events]
+
+
+def step_events(steps):
+    return [{"resourcePreEvent": {"planning": True, "metadata": {
+        "op": step["op"], "urn": step["urn"], "type": step["type"], "diffs": step.get("diffs", []),
+        "detailedDiff": None, "provider": "", **states(step)}}} for step in steps]
+
+
+def states(step):
+    """The step's old and new states (inputs, outputs, id), when the test gives them, as the engine reports them."""
+    return {side: {"type": step["type"], "urn": step["urn"], "custom": True, "parent": "", "provider": "",
+                   "id": step[side].get("id", ""), "inputs": step[side].get("inputs", {}),
+                   "outputs": step[side].get("outputs", {})}
+            for side in ("old", "new") if side in step}
+
+
 def engine(command, args, state):
     name = option(args, "--stack")
     stack = require_stack(state, name)
+    preview_only = "--preview-only" in args
     events = []
     violations = knob("FAKE_PULUMI_POLICY", []) if command in ("preview", "up") else []
     for v in violations:
@@ -129,12 +159,20 @@ def engine(command, args, state):
                 }
             }
         )
+    if command in ("preview", "up"):
+        steps_file = os.environ.get("FAKE_PULUMI_STEPS_FILE")
+        with open(steps_file, encoding="utf-8") if steps_file else open(os.devnull) as f:
+            steps = json.load(f) if steps_file else knob("FAKE_PULUMI_STEPS", [])
+        events += step_events(steps)
     changes = knob("FAKE_PULUMI_CHANGES", DEFAULT_CHANGES[command])
     summary = {"maybeCorrupt": False, "durationSeconds": 1, "resourceChanges": changes, "PolicyPacks": {}}
     events.append({"summaryEvent": summary})
     events.append({"cancelEvent": {}})
+    if preview_only and os.environ.get("FAKE_PULUMI_EVENTS"):
+        events = recorded_events(os.environ["FAKE_PULUMI_EVENTS"])
+        changes = next(e["summaryEvent"]["resourceChanges"] for e in events if "summaryEvent" in e)
 
-    print(f"{BANNERS[command]} ({name}):")
+    print(f"{BANNERS[command + (' --preview-only' if preview_only else '')]} ({name}):")
     sys.stdout.flush()
     if os.environ.get("FAKE_PULUMI_HANG") == command:
         open(os.path.join(HOME, "started"), "w").close()
@@ -151,7 +189,7 @@ def engine(command, args, state):
     failure = knob("FAKE_PULUMI_FAIL", {})
     mandatory = [v for v in violations if v["level"] == "mandatory"]
     result = "failed" if failure.get("command") == command or mandatory else "succeeded"
-    if command != "preview":
+    if command != "preview" and not preview_only:
         start = now()
         stack["history"].append(
             {

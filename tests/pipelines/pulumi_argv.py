@@ -16,6 +16,7 @@ _ENGINE_HEAD = {
     "up": ["up", "--yes", "--skip-preview"],
     "refresh": ["refresh", "--skip-preview", "--yes"],
     "destroy": ["destroy", "--skip-preview", "--yes"],
+    "drift": ["refresh", "--preview-only"],
 }
 
 

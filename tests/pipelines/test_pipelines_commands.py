@@ -71,6 +71,8 @@ def test_json_prints_exactly_one_document_and_streams_the_engine_to_stderr(fake)
         "stack": "dev",
         "status": "succeeded",
         "changes": {"create": 2, "same": 1},
+        "diff": [],
+        "drift": None,
         "outputs": {
             "apiUrl": "https://api.example.com",
             "dbPassword": "[secret]",

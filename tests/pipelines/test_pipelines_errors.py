@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from pulumi_argv import VERSION, engine, select
 
-from pipelines.driver import INSTALL_HINT, Console, Interrupted, Pipeline
+from pipelines.errors import Interrupted
+from pipelines.pipeline import INSTALL_HINT, Console, Pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,6 +107,8 @@ def test_usage_errors_are_a_json_document_too(fake):
         "stack": "prod",
         "status": "error",
         "changes": None,
+        "diff": [],
+        "drift": None,
         "outputs": None,
         "policyViolations": [],
         "error": {"message": "stack prod is protected: `up` needs --yes", "cliExitCode": None, "cliStderr": None},
@@ -121,7 +124,7 @@ def test_usage_errors_are_a_json_document_too(fake):
         (["review", "destroy", "--name", "x", "--policy-pack", "policy", "--json"], "review destroy",
          "python -m pipelines: unrecognized arguments: --policy-pack policy"),
         (["--json", "deploy"], None, "python -m pipelines: argument command: invalid choice: 'deploy' "
-         "(choose from 'preview', 'up', 'refresh', 'destroy', 'review', 'promote')"),
+         "(choose from 'preview', 'up', 'refresh', 'destroy', 'review', 'promote', 'drift')"),
     ],
 )
 def test_argument_errors_with_json_are_one_json_document(fake, args, command, message):
@@ -133,6 +136,8 @@ def test_argument_errors_with_json_are_one_json_document(fake, args, command, me
         "stack": None,
         "status": "error",
         "changes": None,
+        "diff": [],
+        "drift": None,
         "outputs": None,
         "policyViolations": [],
         "error": {"message": message, "cliExitCode": None, "cliStderr": None},
@@ -255,7 +260,7 @@ def test_a_second_interrupt_makes_the_cli_terminate_at_once(fake):
 def test_after_an_interrupt_no_other_pulumi_command_starts(fake):
     """An interrupt between two commands of an operation (`up`, then `stack output`) stops the next one."""
     pipeline = Pipeline(fake.work_dir, Console(io.StringIO(), io.StringIO()))
-    cli = pipeline._cli()
+    cli = pipeline.cli()
     cli.interrupt()
 
     with pytest.raises(Interrupted, match="interrupted before the next Pulumi command started"):
@@ -280,7 +285,7 @@ def test_the_interruptible_runner_copies_the_pinned_sdks_command_runner():
 
     from pulumi import automation as auto
 
-    from pipelines.driver import InterruptibleCommand
+    from pipelines.cli import InterruptibleCommand
 
     assert importlib.metadata.version("pulumi") == "3.272.0", "compare InterruptibleCommand.run with PulumiCommand.run"
     assert "3.272" in inspect.getdoc(InterruptibleCommand)

@@ -88,3 +88,49 @@ def test_every_job_creates_the_policy_packs_virtualenv_before_the_driver_runs_th
         create = lines.index(["python", "-m", "venv", venv])
         install = lines.index([f"{venv}/bin/python", "-m", "pip", "install", "-r", "policy/requirements.txt"])
         assert runs_pack and create < install < runs_pack[0], name
+
+
+def test_pull_request_previews_write_a_summary_shown_on_the_run_and_the_pull_request():
+    workflow, _ = load()
+    job = workflow["jobs"]["preview"]
+    assert {c.summary_file for c in driver_calls(job)} == {Path("preview-summary.md")}
+    assert job["permissions"]["pull-requests"] == "write"
+    comment = next(s for s in job["steps"] if s.get("uses", "").startswith("marocchino/sticky-pull-request-comment@"))
+    assert comment["with"]["path"] == "preview-summary.md" and comment["if"] == "${{ !cancelled() }}"
+
+
+DRIFT = REPO / ".github" / "workflows" / "drift.yml"
+
+
+def test_drift_runs_on_a_schedule_for_every_stack_and_fails_the_run_on_drift_or_error():
+    workflow = yaml.safe_load(DRIFT.read_text(encoding="utf-8"))
+    triggers = workflow.get("on", workflow.get(True))
+    assert set(triggers) == {"schedule", "workflow_dispatch"} and triggers["schedule"][0]["cron"]
+    job = workflow["jobs"]["drift"]
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    [call] = driver_calls(job)
+    assert (call.command, call.stack, call.summary_file) == ("drift", "$STACK", Path("drift.md"))
+    steps = {step.get("name"): step for step in job["steps"]}
+    detect = steps["Detect drift (exit 0 in step, 1 on drift, 2 on error)"]
+    assert detect["continue-on-error"] is True and detect["run"].startswith("exec python -m pipelines ")
+    issue = steps["Open or update the drift issue"]
+    # An issue only for drift (the summary's status line), not for an error; then the run fails either way.
+    assert issue["if"] == "steps.drift.outcome == 'failure'" and "grep -q ': drifted$' drift.md" in issue["run"]
+    assert "gh issue create" in issue["run"] and "gh issue comment" in issue["run"]
+    assert steps["Fail the run on drift or error"] == {
+        "name": "Fail the run on drift or error", "if": "steps.drift.outcome == 'failure'", "run": "exit 1"}
+    assert workflow["permissions"]["issues"] == "write"
+    assert set(workflow["env"]) == {"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"}
+    assert all("secrets." not in step.get("run", "") for step in job["steps"])
+
+
+def test_the_drift_issue_is_opened_from_the_markdown_the_driver_writes():
+    """The workflow's grep matches the status line of a drifted summary, and only that one."""
+    import re
+
+    from pipelines.markdown import render_markdown
+    from pipelines.summary import Report
+
+    drifted = render_markdown(Report("drift", "prod", status="drifted", changes={"update": 1}, drift=[]))
+    failed = render_markdown(Report("drift", "prod", status="error", message="`pulumi refresh` failed"))
+    assert re.search(r": drifted$", drifted, re.MULTILINE) and not re.search(r": drifted$", failed, re.MULTILINE)

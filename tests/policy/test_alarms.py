@@ -50,10 +50,11 @@ def test_a_dead_letter_queue_of_the_program_without_its_alarm_is_reported_on_the
     assert "failures of EventTarget 'routing-target'" in violation.message
 
 
-def test_only_alarms_that_notify_on_the_right_metric_count():
+def test_only_alarms_on_the_right_metric_count():
     target = resource("aws:cloudwatch/eventTarget:EventTarget", {"deadLetterConfig": {"arn": DLQ_ARN}}, name="t")
     assert check("dead-letter-queues-alarmed", [target, dlq_alarm()]) == []
-    assert check("dead-letter-queues-alarmed", [target, dlq_alarm(actions=())])
+    # An alarm without actions still watches the queue: alarms-notify reports it, once, on the alarm.
+    assert check("dead-letter-queues-alarmed", [target, dlq_alarm(actions=())]) == []
     assert check("dead-letter-queues-alarmed", [target, dlq_alarm(queue_name="other-queue")])
     assert check("dead-letter-queues-alarmed",
                  [target, alarm("AWS/SQS", "NumberOfMessagesSent", {"QueueName": "orders-dlq"})])
@@ -130,3 +131,49 @@ def test_the_programs_alarm_topic_reaches_someone_once_alarm_email_is_set():
     assert [v.resource for v in check("alarm-topics-subscribed", program_run("prod").resources)] == ["alarms-topic"]
     with_email = run_program("prod", config_overrides={"cqrs-orders:alarmEmail": "oncall@example.org"})
     assert check("alarm-topics-subscribed", with_email.resources) == []
+
+
+def test_an_alarm_notifies_only_with_actions_enabled():
+    assert check("alarms-notify", [dlq_alarm()]) == []
+    [disabled] = check("alarms-notify", [resource(ALARM, {"alarmActions": [TOPIC], "actionsEnabled": False}, name="a")])
+    assert disabled.resource == "a" and "actions_enabled=False" in disabled.message
+    [silent] = check("alarms-notify", [dlq_alarm(actions=())])
+    assert "no alarm_actions" in silent.message
+
+
+@pytest.mark.parametrize("operator, threshold, fires", [
+    ("GreaterThanThreshold", 0, True), ("GreaterThanOrEqualToThreshold", 1, True),
+    ("GreaterThanThreshold", 1, False), ("GreaterThanOrEqualToThreshold", 2, False),
+    ("LessThanThreshold", 1, False)])
+def test_a_dead_letter_alarm_fires_on_the_first_message(operator, threshold, fires):
+    target = resource("aws:cloudwatch/eventTarget:EventTarget", {"deadLetterConfig": {"arn": DLQ_ARN}}, name="t")
+    watching = resource(ALARM, {**dlq_alarm().inputs, "comparisonOperator": operator, "threshold": threshold},
+                        name="dlq-alarm")
+    found = check("dead-letter-queues-alarmed", [target, watching])
+    assert (found == []) == fires
+    if not fires:
+        assert found[0].resource == "dlq-alarm" and "set threshold=0" in found[0].message
+
+
+def test_state_machines_need_a_failed_executions_alarm():
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:orders"
+    machine = resource("aws:sfn/stateMachine:StateMachine", {}, name="workflow", state={"arn": arn})
+    assert check("state-machines-failure-alarmed",
+                 [machine, alarm("AWS/States", "ExecutionsFailed", {"StateMachineArn": arn})]) == []
+    [violation] = check("state-machines-failure-alarmed",
+                        [machine, alarm("AWS/States", "ExecutionsTimedOut", {"StateMachineArn": arn})])
+    assert violation.resource == "workflow" and "ExecutionsFailed" in violation.message
+
+
+def test_stream_consumers_need_a_lag_alarm_named_by_function_name_or_arn():
+    stream = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+    by_arn = resource("aws:lambda/eventSourceMapping:EventSourceMapping", {
+        "eventSourceArn": stream, "functionName": "arn:aws:lambda:us-east-1:123456789012:function:projector-1a"},
+        name="mapping")
+    lag = alarm("AWS/Lambda", "IteratorAge", {"FunctionName": "projector-1a"})
+    assert check("stream-consumers-lag-alarmed", [by_arn, lag]) == []
+    [violation] = check("stream-consumers-lag-alarmed", [by_arn])
+    assert violation.resource == "mapping" and "'projector-1a'" in violation.message
+    queue_mapping = resource("aws:lambda/eventSourceMapping:EventSourceMapping",
+                             {"eventSourceArn": DLQ_ARN, "functionName": "worker"})
+    assert check("stream-consumers-lag-alarmed", [queue_mapping]) == []  # SQS sources have no iterator age

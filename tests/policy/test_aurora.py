@@ -99,3 +99,90 @@ def test_tls_for_postgresql_and_other_engines():
     [message] = tls_violations(postgres, {"name": "db-params-1a2b3c", "parameters": []})
     assert "rds.force_ssl=1" in message
     assert tls_violations({**GOOD, "engine": "neptune"}, None) == []
+
+
+# Audit trail and idle sessions.
+INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+DB_PARAMS = "aws:rds/parameterGroup:ParameterGroup"
+AUDITED = {"name": "db-params-1a2b3c", "parameters": [
+    {"name": "require_secure_transport", "value": "ON"}, {"name": "server_audit_logging", "value": "ON"},
+    {"name": "server_audit_events", "value": "CONNECT,QUERY_DCL,QUERY_DDL"},
+    {"name": "server_audit_incl_users", "value": "cqrs_admin,cqrs_projector,cqrs_reader"}]}
+
+
+def test_log_exports_include_audit_error_and_slowquery():
+    exporting = {**GOOD, "enabledCloudwatchLogsExports": ["audit", "error", "slowquery"]}
+    assert messages("aurora-log-exports", CLUSTER, exporting) == []
+    [message] = messages("aurora-log-exports", CLUSTER, {**GOOD, "enabledCloudwatchLogsExports": ["error"]},
+                         name="db")
+    assert "'db'" in message and "audit, slowquery" in message and "enabled_cloudwatch_logs_exports" in message
+    assert messages("aurora-log-exports", CLUSTER, GOOD)  # nothing exported
+    assert messages("aurora-log-exports", CLUSTER, GOOD, config={"required": False}) == []
+    assert messages("aurora-log-exports", CLUSTER, {**GOOD, "engine": "aurora-postgresql"}) == []
+
+
+def audit_violations(group: dict | None, config: dict | None = None) -> list[str]:
+    resources = [resource(CLUSTER, GOOD, name="db-cluster")]
+    if group is not None:
+        resources.append(resource(PARAMS, group, name="db-params"))
+    found = check("aurora-audit-logging", resources, config)
+    assert all(v.resource == "db-cluster" for v in found)
+    return [v.message for v in found]
+
+
+def test_audit_log_is_on_for_connections_ddl_and_dcl():
+    assert audit_violations(AUDITED) == []
+    everything = [p for p in AUDITED["parameters"] if p["name"] != "server_audit_events"]
+    assert audit_violations({**AUDITED, "parameters": everything + [
+        {"name": "server_audit_events", "value": "CONNECT,QUERY"}]}) == []  # QUERY covers DDL and DCL
+    [off] = audit_violations({**AUDITED, "parameters": [{**p, "value": "OFF"} if p["name"] == "server_audit_logging"
+                                                        else p for p in AUDITED["parameters"]]})
+    assert "server_audit_logging=OFF" in off and "'db-params'" in off and "set server_audit_logging=ON" in off
+    [no_ddl] = audit_violations({**AUDITED, "parameters": everything + [
+        {"name": "server_audit_events", "value": "CONNECT"}]})
+    assert "server_audit_events=CONNECT;" in no_ddl
+    [unset] = audit_violations({"name": "db-params-1a2b3c", "parameters": []})
+    assert "server_audit_logging=(unset)" in unset
+    [default] = audit_violations(None)
+    assert "default parameter group" not in default and "which this stack does not manage" in default
+    assert audit_violations({"name": "db-params-1a2b3c", "parameters": []}, config={"required": False}) == []
+
+
+def idle_violations(timeouts: dict[str, str] | None, scaling: dict, group_name: str = "instance-params-1a2b3c"
+                    ) -> list[str]:
+    cluster = resource(CLUSTER, {**GOOD, "serverlessv2ScalingConfiguration": scaling}, name="db-cluster",
+                       state={"clusterIdentifier": "cqrs-orders-dev-db"})
+    instance = resource(INSTANCE, {"engine": "aurora-mysql", "clusterIdentifier": "cqrs-orders-dev-db",
+                                   "dbParameterGroupName": group_name}, name="db-writer")
+    resources = [cluster, instance]
+    if timeouts is not None:
+        resources.append(resource(DB_PARAMS, {"name": "instance-params-1a2b3c", "parameters": [
+            {"name": key, "value": value} for key, value in timeouts.items()]}, name="instance-params"))
+    found = check("aurora-idle-session-timeout", resources)
+    assert all(v.resource == "db-writer" for v in found)
+    return [v.message for v in found]
+
+
+def test_idle_sessions_close_before_auto_pause():
+    both = {"wait_timeout": "120", "interactive_timeout": "120"}
+    paused = {"minCapacity": 0, "maxCapacity": 2.0, "secondsUntilAutoPause": 300.0}
+    assert idle_violations(both, paused) == []
+    assert idle_violations({"wait_timeout": "1800", "interactive_timeout": "1800"},
+                           {"minCapacity": 0.5, "maxCapacity": 16.0}) == []  # no auto-pause: any timeout
+    [late] = idle_violations({"wait_timeout": "300", "interactive_timeout": "600"}, paused)
+    assert "after 300 s" in late and "auto-pauses (300 s)" in late and "below 300" in late
+    # Aurora uses the smaller of the two.
+    assert idle_violations({"wait_timeout": "28800", "interactive_timeout": "120"}, paused) == []
+    [default_pause] = idle_violations(both | {"wait_timeout": "400", "interactive_timeout": "400"},
+                                      {"minCapacity": 0, "maxCapacity": 2.0})
+    assert "(300 s)" in default_pause
+
+
+def test_idle_session_timeout_needs_both_parameters_in_a_group_of_the_stack():
+    paused = {"minCapacity": 0, "maxCapacity": 2.0, "secondsUntilAutoPause": 300.0}
+    [one] = idle_violations({"wait_timeout": "120"}, paused)
+    assert "does not set interactive_timeout" in one and "'instance-params'" in one
+    [missing] = idle_violations(None, paused)
+    assert "'instance-params-1a2b3c', which this stack does not manage" in missing
+    [default] = idle_violations(None, paused, group_name="")
+    assert "the default DB parameter group" in default and "db_parameter_group_name" in default

@@ -48,22 +48,38 @@ def test_main_prints_the_summary_and_exits_0(stack: str, cached_program, capsys)
 def test_dev_checked_against_prod_config_fails_with_a_table(cached_program, capsys):
     assert runner.main(["--stack", "dev", "--config", str(PACK_DIR / "config.prod.json")]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["LEVEL", "POLICY", "RESOURCE", "MESSAGE"]
-    rows = {tuple(line.split()[:3]) for line in lines[1:-1]}
+    assert lines[0].split() == ["RESOURCE", "LEVEL", "POLICY", "MESSAGE"]
+    resources = [line.split()[0] for line in lines[1:-1]]
+    assert resources == sorted(resources)  # grouped by resource
+    rows = {(level, policy, resource) for resource, level, policy in (line.split()[:3] for line in lines[1:-1])}
     assert rows == {("mandatory", "aurora-backup-retention", "query-db-cluster"),
+                    ("mandatory", "log-group-retention", "routing-http-access-logs"),
                     ("mandatory", "aurora-deletion-protection", "query-db-cluster"),
                     ("mandatory", "dynamodb-deletion-protection", "command-orders"),
                     ("mandatory", "dynamodb-point-in-time-recovery", "command-orders"),
                     ("mandatory", "step-functions-execution-data", "routing-workflow"),
+                    # dev exports only the error log, keeps the audit log off and has no flow logs.
+                    ("mandatory", "aurora-log-exports", "query-db-cluster"),
+                    ("mandatory", "aurora-audit-logging", "query-db-cluster"),
+                    ("mandatory", "vpc-flow-logs", "query-network-vpc"),
+                    # dev skips the final snapshot, has no reader, reserves no concurrency, keeps dead letters 4 days.
+                    ("mandatory", "aurora-final-snapshot", "query-db-cluster"),
+                    ("mandatory", "aurora-failover-reader", "query-db-cluster"),
+                    ("mandatory", "sqs-dead-letter-retention", "query-projector-dlq"),
+                    ("mandatory", "sqs-dead-letter-retention", "routing-target-dlq"),
                     ("advisory", "alarm-topics-subscribed", "alarms-topic")} | {
+        ("mandatory", "lambda-database-reserved-concurrency", function) for function in (
+            "query-get-order-function", "query-items-sales-report-function", "query-migrate-function",
+            "query-monthly-sales-by-item-function", "query-projector-function", "ops-read-side-function")} | {
         ("mandatory", "log-group-retention", group) for group in (
             "query-get-order-logs", "query-items-sales-report-logs", "query-migrate-launcher-logs",
             "query-migrate-logs", "query-monthly-sales-by-item-logs", "query-projector-logs",
-            "routing-validate-command-logs", "routing-workflow-logs")}
+            "routing-validate-command-logs", "routing-workflow-logs", "query-db-error-logs",
+            "ops-driver-logs", "ops-read-side-logs", "ops-workflow-logs")}
     # Columns line up: every message starts where the header's MESSAGE does.
     column = lines[0].index("MESSAGE")
     assert all(line[column - 2:column] == "  " and line[column] != " " for line in lines[1:-1])
-    assert lines[-1].startswith("dev: 13 mandatory, 1 advisory violations")
+    assert lines[-1].startswith("dev: 31 mandatory, 1 advisory violations")
 
 
 def test_an_unknown_stack_is_one_line_and_exit_2_before_running_anything():

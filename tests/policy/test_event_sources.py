@@ -7,8 +7,10 @@ STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01
 KINESIS = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:work"
 GOOD = {"eventSourceArn": STREAM, "functionResponseTypes": ["ReportBatchItemFailures"], "maximumRetryAttempts": 10.0,
+        "maximumRecordAgeInSeconds": 86400.0, "bisectBatchOnFunctionError": True,
         "destinationConfig": {"onFailure": {"destinationArn": "arn:aws:sqs:us-east-1:123456789012:dlq"}}}
-RULES = ("event-source-partial-batch-failures", "event-source-on-failure-destination", "event-source-bounded-retries")
+RULES = ("event-source-partial-batch-failures", "event-source-on-failure-destination", "event-source-bounded-retries",
+         "event-source-bisect-on-error")
 
 
 def test_a_well_configured_stream_mapping_passes():
@@ -36,7 +38,7 @@ def test_streams_need_an_on_failure_destination_queues_use_their_redrive_policy(
 
 
 def test_retries_are_bounded_by_the_config():
-    unbounded = {k: v for k, v in GOOD.items() if k != "maximumRetryAttempts"}
+    unbounded = {k: v for k, v in GOOD.items() if k != "maximumRetryAttempts"}  # the record age stays bounded
     assert "without bound" in messages("event-source-bounded-retries", ESM, unbounded)[0]
     assert "without bound" in messages("event-source-bounded-retries", ESM, {**GOOD, "maximumRetryAttempts": -1.0})[0]
     many = {**GOOD, "maximumRetryAttempts": 50.0}
@@ -44,6 +46,24 @@ def test_retries_are_bounded_by_the_config():
     assert "50 times" in message and "between 0 and 10" in message
     assert messages("event-source-bounded-retries", ESM, many, config={"maximumRetryAttempts": 50}) == []
     assert messages("event-source-bounded-retries", ESM, {"eventSourceArn": QUEUE}) == []
+
+
+def test_record_age_is_bounded_by_the_config():
+    for age in (None, -1.0):
+        props = {**GOOD, "maximumRecordAgeInSeconds": age} if age else {
+            k: v for k, v in GOOD.items() if k != "maximumRecordAgeInSeconds"}
+        [message] = messages("event-source-bounded-retries", ESM, props, name="m")
+        assert "'m' retries records of any age" in message and "maximum_record_age_in_seconds" in message
+    week = {**GOOD, "maximumRecordAgeInSeconds": 604800.0}
+    [message] = messages("event-source-bounded-retries", ESM, week)
+    assert "up to 604800 s old" in message and "between 60 and 86400" in message
+    assert messages("event-source-bounded-retries", ESM, week, config={"maximumRecordAgeSeconds": 604800}) == []
+
+
+def test_stream_batches_are_bisected_on_error():
+    [message] = messages("event-source-bisect-on-error", ESM, {**GOOD, "bisectBatchOnFunctionError": False})
+    assert "bisect_batch_on_function_error=True" in message
+    assert messages("event-source-bisect-on-error", ESM, {"eventSourceArn": QUEUE}) == []  # SQS: the queue redrives
 
 
 def test_a_source_unknown_in_preview_cannot_be_checked_yet():

@@ -38,6 +38,9 @@ VIOLATING = {
                                                 {"publiclyAccessible": True})],
     "aurora-max-capacity": [resource(CLUSTER, {"serverlessv2ScalingConfiguration": {"maxCapacity": 64.0}})],
     "aurora-tls-enforced": [resource(CLUSTER, {"engine": "aurora-mysql"})],
+    "aurora-log-exports": [resource(CLUSTER, {"engine": "aurora-mysql", "enabledCloudwatchLogsExports": ["error"]})],
+    "aurora-audit-logging": [resource(CLUSTER, {"engine": "aurora-mysql"})],
+    "aurora-idle-session-timeout": [resource("aws:rds/clusterInstance:ClusterInstance", {"engine": "aurora-mysql"})],
     "lambda-timeout": [resource(FUNCTION, {"handler": "app.handler", "timeout": 3.0})],
     "lambda-json-logs": [resource(FUNCTION, {"loggingConfig": {"logFormat": "Text"}})],
     "lambda-tracing": [resource(FUNCTION, {"tracingConfig": {"mode": "PassThrough"}})],
@@ -70,6 +73,49 @@ VIOLATING = {
         resource("aws:sns/topic:Topic", {"arn": "arn:aws:sns:us-east-1:123456789012:alarms"}),
         resource("aws:cloudwatch/metricAlarm:MetricAlarm",
                  {"alarmActions": ["arn:aws:sns:us-east-1:123456789012:alarms"]}, name="alarm")],
+    "vpc-flow-logs": [resource("aws:ec2/vpc:Vpc", {"cidrBlock": "10.42.0.0/16"})],
+    "vpc-default-security-group-closed": [resource("aws:ec2/vpc:Vpc", {"cidrBlock": "10.42.0.0/16"})],
+    "security-group-ingress-restricted": [resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                                                   {"ipProtocol": "tcp", "fromPort": 3306, "toPort": 3306,
+                                                    "cidrIpv4": "0.0.0.0/0"})],
+    "security-group-egress-restricted": [resource("aws:ec2/securityGroup:SecurityGroup", {"egress": [
+        {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]})],
+    "subnet-no-public-ip": [resource("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": True})],
+    "vpc-no-internet-gateway": [resource("aws:ec2/internetGateway:InternetGateway", {"vpcId": "vpc-1"})],
+    "resource-policy-no-public-principal": [resource("aws:sqs/queuePolicy:QueuePolicy", {"policy": document(
+        {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": SQS_ARN})})],
+    "resource-policy-service-source": [resource("aws:lambda/permission:Permission",
+                                                {"principal": "events.amazonaws.com", "function": "fn"})],
+    "lambda-function-url-iam-auth": [resource("aws:lambda/functionUrl:FunctionUrl", {"authorizationType": "NONE"})],
+    "iam-no-privilege-escalation": [resource("aws:iam/role:Role", {"name": "app", "inlinePolicies": [
+        {"name": "deploy", "policy": document({"Effect": "Allow", "Action": ["iam:PassRole", "lambda:CreateFunction"],
+                                               "Resource": ["arn:aws:iam::123456789012:role/other"]})}]})],
+    "alarms-notify": [resource("aws:cloudwatch/metricAlarm:MetricAlarm", {"actionsEnabled": False,
+                                                                          "alarmActions": ["arn:aws:sns:x"]})],
+    "state-machines-failure-alarmed": [resource(MACHINE, {"arn": "arn:aws:states:us-east-1:123456789012:x"})],
+    "stream-consumers-lag-alarmed": [resource(ESM, {"eventSourceArn": STREAM_ARN, "functionName": "projector"})],
+    "aurora-iam-authentication": [resource(CLUSTER, {"iamDatabaseAuthenticationEnabled": False})],
+    "aurora-auto-minor-version-upgrade": [resource("aws:rds/clusterInstance:ClusterInstance",
+                                                   {"autoMinorVersionUpgrade": False})],
+    "aurora-final-snapshot": [resource(CLUSTER, {"skipFinalSnapshot": True})],
+    "aurora-failover-reader": [resource(CLUSTER, {"clusterIdentifier": "orders"})],
+    "aurora-engine-supported": [resource(CLUSTER, {"engine": "aurora-mysql",
+                                                   "engineVersion": "5.7.mysql_aurora.2.12.4"})],
+    "lambda-runtime-supported": [resource(FUNCTION, {"runtime": "python3.8"})],
+    "lambda-database-reserved-concurrency": [resource(FUNCTION, {"environment": {"variables": {"DB_HOST": "db"}},
+                                                                 "reservedConcurrentExecutions": -1.0})],
+    "log-groups-in-stack": [resource(FUNCTION, {"name": "orders-fn"})],
+    "event-source-bisect-on-error": [resource(ESM, {"eventSourceArn": STREAM_ARN})],
+    "sqs-dead-letter-retention": [resource(TARGET, {"deadLetterConfig": {"arn": SQS_ARN}}),
+                                  resource("aws:sqs/queue:Queue", {"messageRetentionSeconds": 60.0}, name="dlq",
+                                           state={"messageRetentionSeconds": 60.0, "arn": SQS_ARN})],
+    "api-authorization-required": [resource("aws:apigateway/restApi:RestApi", {"body": '{"paths": {"/orders": '
+                                                                                       '{"get": {}}}}'})],
+    "api-access-logs": [resource("aws:apigateway/stage:Stage", {"restApi": "a", "stageName": "v1"})],
+    "api-throttling-set": [resource("aws:apigateway/stage:Stage", {"restApi": "a", "stageName": "v1"}),
+                           resource("aws:apigateway/methodSettings:MethodSettings", {
+                               "restApi": "a", "stageName": "v1", "methodPath": "*/*",
+                               "settings": {"throttlingRateLimit": -1.0, "throttlingBurstLimit": 100.0}})],
 }
 
 
@@ -95,7 +141,10 @@ def test_policy_names_are_unique_kebab_case_and_levels_explicit():
         "aurora-max-capacity", "alarm-topics-subscribed"]
     assert {p.name for p in POLICIES if isinstance(p, StackValidationPolicy)} == {
         "aurora-tls-enforced", "dead-letter-queues-alarmed", "functions-error-alarmed", "dynamodb-orders-stream",
-        "event-source-queue-redrive", "alarm-topics-subscribed"}
+        "event-source-queue-redrive", "alarm-topics-subscribed", "aurora-audit-logging", "aurora-idle-session-timeout",
+        "vpc-flow-logs", "vpc-default-security-group-closed", "iam-no-privilege-escalation", "aurora-failover-reader",
+        "state-machines-failure-alarmed", "stream-consumers-lag-alarmed", "log-groups-in-stack",
+        "sqs-dead-letter-retention", "api-throttling-set"}
     assert all(p.description.endswith(".") for p in POLICIES)
 
 

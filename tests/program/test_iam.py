@@ -42,7 +42,8 @@ def test_trust_policies_name_one_service_principal(program: ProgramRun):
         statements = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert len(statements) == 1
         service = statements[0]["Principal"]["Service"]
-        assert service in ("lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com")
+        assert service in ("lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com",
+                           "vpc-flow-logs.amazonaws.com", "scheduler.amazonaws.com", "apigateway.amazonaws.com")
 
 
 def test_no_managed_policies_attached(program: ProgramRun):
@@ -68,5 +69,5 @@ def test_database_access_is_per_user(program: ProgramRun):
     connects = [(p.name, r) for p, d in policies(program) for s in d["Statement"]
                 if "rds-db:connect" in s["Action"] for r in s["Resource"]]
     users = sorted(r.rsplit("/", 1)[1] for _, r in connects)
-    assert users == ["cqrs_projector"] + ["cqrs_reader"] * 3
+    assert users == ["cqrs_ops", "cqrs_projector"] + ["cqrs_reader"] * 3
     assert all(":dbuser:cluster-" in r for _, r in connects)

@@ -71,11 +71,46 @@ def test_dev_is_cheap_when_idle_and_prod_is_protected():
     ({"vpcId": "my-vpc"}, "cqrs-orders:vpcId = 'my-vpc': expected a VPC id"),
     ({"privateSubnetIds": '["subnet-0123456789abcdef0"]'},
      "cqrs-orders:privateSubnetIds = '[\"subnet-0123456789abcdef0\"]': expected a list of at least two distinct"),
+    ({"dbIdleSessionTimeoutSeconds": "10"},
+     "cqrs-orders:dbIdleSessionTimeoutSeconds = '10': expected a whole number from 30 to 86400"),
+    ({"dbIdleSessionTimeoutSeconds": "86401"},
+     "cqrs-orders:dbIdleSessionTimeoutSeconds = '86401': expected a whole number from 30 to 86400"),
+    # With auto-pause an idle session must be closed before the pause is due, or Aurora never pauses.
+    ({"dbIdleSessionTimeoutSeconds": "300", "auroraSecondsUntilAutoPause": "300"},
+     "cqrs-orders:dbIdleSessionTimeoutSeconds = '300': expected a whole number from 30 to 299 (below "
+     "auroraSecondsUntilAutoPause: an idle session left open keeps Aurora from pausing)"),
+    ({"dbLogExports": '["general"]'},
+     "cqrs-orders:dbLogExports = '[\"general\"]': expected a JSON list of distinct log types among audit, error, "
+     "slowquery"),
+    ({"dbLogExports": '["audit", "audit"]'}, "cqrs-orders:dbLogExports = '[\"audit\", \"audit\"]': expected a JSON list"),
+    ({"dbLogExports": "audit"}, "cqrs-orders:dbLogExports = 'audit': expected a JSON list"),
+    ({"dbLogExports": '"audit"'}, "cqrs-orders:dbLogExports = '\"audit\"': expected a JSON list"),
+    ({"dbLogRetentionDays": "0"}, "cqrs-orders:dbLogRetentionDays = '0': expected a CloudWatch Logs retention"),
+    ({"vpcFlowLogs": "on"}, "cqrs-orders:vpcFlowLogs = 'on': expected true or false"),
+    ({"vpcFlowLogRetentionDays": "100"},
+     "cqrs-orders:vpcFlowLogRetentionDays = '100': expected a CloudWatch Logs retention"),
 ])
 def test_bad_value_names_key_value_and_what_is_allowed(changes, message):
     with pytest.raises(SettingsError) as error:
         parse_settings(raw(**changes))
     assert message in str(error.value)
+
+
+def test_idle_session_timeout_is_only_bounded_by_auto_pause_when_the_database_pauses():
+    assert parse_settings(raw("dev", dbIdleSessionTimeoutSeconds="299")).dbIdleSessionTimeoutSeconds == 299
+    # prod keeps a 0.5 ACU floor: no auto-pause, so the timeout may exceed auroraSecondsUntilAutoPause.
+    assert parse_settings(raw("prod", dbIdleSessionTimeoutSeconds="7200")).dbIdleSessionTimeoutSeconds == 7200
+
+
+def test_audit_trail_and_idle_sessions_per_stack():
+    dev, prod = parse_settings(raw("dev")), parse_settings(raw("prod"))
+    assert dev.dbIdleSessionTimeoutSeconds == 120 < dev.auroraSecondsUntilAutoPause
+    assert prod.dbIdleSessionTimeoutSeconds == 1800
+    assert dev.dbLogExports == ("error",) and not dev.vpcFlowLogs  # cheap: nothing priced while idle
+    assert prod.dbLogExports == ("audit", "error", "slowquery") and prod.vpcFlowLogs
+    assert prod.dbLogRetentionDays == 365 and prod.vpcFlowLogRetentionDays == 90
+    assert parse_settings(raw(dbLogExports="[]")).dbLogExports == ()
+    assert parse_settings(raw(dbLogExports='["slowquery", "audit"]')).dbLogExports == ("audit", "slowquery")
 
 
 def test_existing_network_is_accepted_with_both_settings():
@@ -104,7 +139,9 @@ def test_pulumi_yaml_declares_every_setting_with_type_default_and_description():
 PER_ENVIRONMENT = {"auroraMinCapacity", "auroraMaxCapacity", "auroraSecondsUntilAutoPause", "backupRetentionDays",
                    "deletionProtection", "skipFinalSnapshot", "lambdaLogRetentionDays", "stateMachineLogRetentionDays",
                    "stateMachineLogLevel", "stateMachineIncludeExecutionData", "dynamoPointInTimeRecovery",
-                   "dynamoDeletionProtection", "dlqMessageRetentionSeconds", "alarmEmail", "lambdaReservedConcurrency"}
+                   "dynamoDeletionProtection", "dlqMessageRetentionSeconds", "alarmEmail", "lambdaReservedConcurrency",
+                   "dbIdleSessionTimeoutSeconds", "dbLogExports", "dbLogRetentionDays", "vpcFlowLogs",
+                   "vpcFlowLogRetentionDays"}
 
 
 def test_every_per_environment_setting_is_in_both_stack_files():

@@ -12,6 +12,8 @@ import pytest
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
+from localcloud.cloud import MAX_EXECUTION_INPUT_BYTES
+from localcloud.sfn_fidelity import count_state_data_as_aws as _count_state_data_as_aws
 from statemachine.definition import QUERIES, WorkflowRefs, build_definition
 from validate_command.validation import validate
 
@@ -19,9 +21,22 @@ ORDER = {"command": "createOrder", "orderId": "6101",
          "items": [{"itemid": "z3333", "quantity": 6}, {"itemid": "z4444", "quantity": 3}]}
 
 
+def envelope(detail_type: str, detail, event_id: str) -> dict:
+    return {"version": "0", "id": event_id, "detail-type": detail_type, "source": "orderPipeline",
+            "account": "123456789012", "time": "2022-10-13T19:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": detail}
+
+
+def compact(value) -> str:
+    """JSON as EventBridge sends an execution its input, and as Step Functions counts its quota."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def fake_functions(self, event=None):
     payload = json.loads(event) if isinstance(event, str) else event
     if self.function_name == "validator":
+        if isinstance(payload["detail"], dict) and payload["detail"].get("orderId") == "crash-validator":
+            return json.dumps({"errorType": "RuntimeError", "errorMessage": "validator crashed"}), True, ""
         return json.dumps(validate(payload.get("detail"), payload.get("time"))), False, ""
     if payload.get("itemid") == "crash":
         return json.dumps({"errorType": "OperationalError", "errorMessage": "database unreachable"}), True, ""
@@ -33,6 +48,7 @@ def fake_functions(self, event=None):
 def workflow():
     original = LambdaFunction._invoke_lambda
     LambdaFunction._invoke_lambda = fake_functions
+    restore_quota = _count_state_data_as_aws()  # as on AWS (and localcloud): UTF-8 bytes, not escaped JSON
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         session = boto3.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
         clients = {name: session.client(name) for name in ("dynamodb", "events", "sqs", "stepfunctions",
@@ -62,11 +78,9 @@ def workflow():
 
         def send(detail_type, detail, event_id=None):
             number = next(counter)
-            event = {"version": "0", "id": event_id or f"event-{number}", "detail-type": detail_type,
-                     "source": "orderPipeline", "account": "123456789012", "time": "2022-10-13T19:00:00Z",
-                     "region": "us-east-1", "resources": [], "detail": detail}
+            event = envelope(detail_type, detail, event_id or f"event-{number}")
             execution = clients["stepfunctions"].start_execution(
-                stateMachineArn=machine, name=f"execution-{number}", input=json.dumps(event))["executionArn"]
+                stateMachineArn=machine, name=f"execution-{number}", input=compact(event))["executionArn"]
             deadline = time.monotonic() + 30
             while (status := clients["stepfunctions"].describe_execution(executionArn=execution)["status"]) \
                     == "RUNNING" and time.monotonic() < deadline:
@@ -81,6 +95,7 @@ def workflow():
 
         yield send, clients["dynamodb"]
     LambdaFunction._invoke_lambda = original
+    restore_quota()
 
 
 def item(dynamodb, order_id):
@@ -145,13 +160,13 @@ def test_queries_are_routed_and_answered_with_the_message_id(workflow):
                                             "queryItemId": "z4444", "queryMessageId": "q-1"})
 
 
-@pytest.mark.parametrize("detail, query", [({"query": "topSellers"}, "topSellers"), ({"limit": 5}, None),
-                                           ({"query": 42}, 42)])
-def test_unsupported_or_missing_query_is_a_400(workflow, detail, query):
+@pytest.mark.parametrize("detail", [{"query": "topSellers"}, {"limit": 5}, {"query": 42}])
+def test_unsupported_or_missing_query_is_a_400(workflow, detail):
     send, _ = workflow
     status, _, response = send("orderQuery", detail)
     assert status == "SUCCEEDED"
-    assert (response["queryStatus"], response["query"], response["queryResult"]) == (400, query, None)
+    # The client's value is not echoed (it could be as large as the event); queryMessageId correlates.
+    assert (response["queryStatus"], response["query"], response["queryResult"]) == (400, None, None)
     assert "itemsSalesReport" in response["error"]
 
 
@@ -160,3 +175,109 @@ def test_a_crashing_query_function_is_a_500_and_a_failed_execution(workflow):
     status, _, response = send("orderQuery", {"query": "monthlySalesByItem", "itemid": "crash"})
     assert status == "FAILED"
     assert (response["queryStatus"], response["queryResult"]) == (500, None)
+
+
+# -- State growth (issue 15): each path with the largest input Step Functions takes, shaped to stress it ----------
+# (the query functions are stand-ins here, so their cases stress the workflow with a large unknown field; the real
+# functions' bounded answers to huge parameters are exercised end to end in tests/localcloud/test_state_growth.py)
+
+RESPONSE_MAX_BYTES = 4096
+LARGEST_ITEMS = [{"itemid": f"{n:02d}" + "\U0001F355" * 62, "quantity": 10000} for n in range(100)]
+
+
+def at_quota(detail_type: str, shape, event_id: str):
+    """`shape(pad)` with pad sized so that the envelope is exactly the execution input quota."""
+    base = len(compact(envelope(detail_type, shape(""), event_id)).encode())
+    detail = shape("x" * (MAX_EXECUTION_INPUT_BYTES - base))
+    assert len(compact(envelope(detail_type, detail, event_id)).encode()) == MAX_EXECUTION_INPUT_BYTES
+    return detail
+
+
+def create(order_id: str, items=None, **extra) -> dict:
+    return {"command": "createOrder", "orderId": order_id, "items": items or [{"itemid": "g", "quantity": 1}],
+            **extra}
+
+
+GROWTH = [  # (name, detail type, shape, execution status, expected response fields, order id never written)
+    ("unsupported query string", "orderQuery", lambda pad: {"query": pad}, "SUCCEEDED",
+     {"queryStatus": 400, "query": None}, None),
+    ("unsupported query object", "orderQuery", lambda pad: {"query": {"nested": [pad]}}, "SUCCEEDED",
+     {"queryStatus": 400, "query": None}, None),
+    ("missing query", "orderQuery", lambda pad: {"itemid": pad}, "SUCCEEDED", {"queryStatus": 400, "query": None},
+     None),
+    ("itemsSalesReport with a huge unknown field", "orderQuery",
+     lambda pad: {"query": "itemsSalesReport", "padding": pad}, "SUCCEEDED", {"queryStatus": 200}, None),
+    ("monthlySalesByItem with a huge unknown field", "orderQuery",
+     lambda pad: {"query": "monthlySalesByItem", "itemid": "z4444", "padding": pad}, "SUCCEEDED",
+     {"queryStatus": 200, "queryItemId": "z4444"}, None),
+    ("getOrder with a huge unknown field", "orderQuery", lambda pad: {"query": "getOrder", "orderId": "g", "p": pad},
+     "SUCCEEDED", {"queryStatus": 200, "query": "getOrder"}, None),
+    ("a crashing query function", "orderQuery",
+     lambda pad: {"query": "monthlySalesByItem", "itemid": "crash", "padding": pad}, "FAILED",
+     {"queryStatus": 500, "query": "monthlySalesByItem"}, None),
+    ("createOrder with a huge orderId", "orderCommand", lambda pad: create(pad), "SUCCEEDED",
+     {"commandStatus": "rejected", "reason": "invalidCommand", "orderid": None}, None),
+    ("createOrder with a huge items list", "orderCommand",
+     lambda pad: create("g-items", [{"itemid": "i", "quantity": 1}] * 8000, padding=pad), "SUCCEEDED",
+     {"commandStatus": "rejected", "reason": "invalidCommand", "orderid": "g-items"}, "g-items"),
+    ("createOrder with a huge itemid", "orderCommand", lambda pad: create("g-itemid", [{"itemid": pad, "quantity": 1}]),
+     "SUCCEEDED", {"commandStatus": "rejected", "reason": "invalidCommand", "orderid": "g-itemid"}, "g-itemid"),
+    ("unknown command", "orderCommand", lambda pad: {"command": pad, "orderId": "g-unknown"}, "SUCCEEDED",
+     {"commandStatus": "rejected", "reason": "unsupportedCommand", "orderid": "g-unknown"}, "g-unknown"),
+    ("the largest valid order with a huge unknown field", "orderCommand",
+     lambda pad: create("g-largest", LARGEST_ITEMS, padding=pad), "SUCCEEDED",
+     {"commandStatus": "orderCreated", "orderid": "g-largest"}, None),
+    ("createOrder of an existing order", "orderCommand", lambda pad: create("g-existing", padding=pad), "SUCCEEDED",
+     {"commandStatus": "rejected", "reason": "orderAlreadyExists", "orderid": "g-existing"}, None),
+    ("cancelOrder", "orderCommand", lambda pad: {"command": "cancelOrder", "orderId": "g-to-cancel", "p": pad},
+     "SUCCEEDED", {"commandStatus": "orderCancelled", "orderid": "g-to-cancel"}, None),
+    ("cancelOrder of an unknown order", "orderCommand",
+     lambda pad: {"command": "cancelOrder", "orderId": "g-nobody", "p": pad}, "SUCCEEDED",
+     {"commandStatus": "rejected", "reason": "orderNotFound", "orderid": "g-nobody"}, "g-nobody"),
+    ("cancelOrder of a cancelled order", "orderCommand",
+     lambda pad: {"command": "cancelOrder", "orderId": "g-cancelled", "p": pad}, "SUCCEEDED",
+     {"commandStatus": "rejected", "reason": "orderAlreadyCancelled", "orderid": "g-cancelled"}, None),
+    ("a crashing validator", "orderCommand", lambda pad: create("crash-validator", padding=pad), "FAILED",
+     {"commandStatus": "failed", "reason": "internalError", "orderid": None}, "crash-validator"),
+]
+
+
+@pytest.fixture(scope="module")
+def growth_orders(workflow):
+    send, _ = workflow
+    for order_id in ("g-existing", "g-to-cancel", "g-cancelled"):
+        assert send("orderCommand", create(order_id))[2]["commandStatus"] == "orderCreated"
+    assert send("orderCommand", {"command": "cancelOrder", "orderId": "g-cancelled"})[2]["commandStatus"] \
+        == "orderCancelled"
+
+
+@pytest.mark.parametrize("name, detail_type, shape, status, expected, never_written", GROWTH,
+                         ids=[case[0] for case in GROWTH])
+def test_the_largest_input_on_each_path_gets_one_small_response(workflow, growth_orders, name, detail_type, shape,
+                                                                 status, expected, never_written):
+    send, dynamodb = workflow
+    event_id = f"growth-{GROWTH.index(next(c for c in GROWTH if c[0] == name))}"
+    outcome, _, response = send(detail_type, at_quota(detail_type, shape, event_id), event_id)
+    assert outcome == status
+    assert {key: response.get(key) for key in expected} == expected
+    assert response.get("commandMessageId", response.get("queryMessageId")) == event_id
+    assert len(compact(response).encode()) < RESPONSE_MAX_BYTES
+    if never_written:
+        assert item(dynamodb, never_written) is None
+
+
+def test_the_largest_valid_order_is_stored_without_its_unknown_fields(workflow):
+    send, dynamodb = workflow
+    detail = at_quota("orderCommand", lambda pad: create("g-largest-stored", LARGEST_ITEMS, padding=pad), "stored")
+    assert send("orderCommand", detail, "stored")[2]["commandStatus"] == "orderCreated"
+    stored = item(dynamodb, "g-largest-stored")
+    assert stored is not None and set(stored) == {"orderId", "status", "orderDate", "items", "version", "createdBy"}
+    assert [line["M"]["itemid"]["S"] for line in stored["items"]["L"]] == [i["itemid"] for i in LARGEST_ITEMS]
+
+
+def test_an_unsupported_query_of_131500_characters_is_answered(workflow):
+    # The issue's event: the Pass state that echoed the query copied it next to the input (States.DataLimitExceeded).
+    send, _ = workflow
+    status, _, response = send("orderQuery", {"query": "x" * 131_500})
+    assert status == "SUCCEEDED" and response["queryStatus"] == 400
+    assert len(compact(response).encode()) < RESPONSE_MAX_BYTES
