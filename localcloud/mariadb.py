@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import getpass
 import os
+import random
 import re
 import shutil
 import signal
@@ -67,9 +68,23 @@ def find_binary(name: str) -> str:
 
 
 def free_port() -> int:
+    """A free port whose next one is free too (`serve` puts the HTTP API there), below Linux's ephemeral range
+    (32768 and up): a port the kernel hands out (bind to 0) can be taken by any outgoing connection before it is
+    used, and a test run opens thousands."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        if all(_bindable(candidate) for candidate in (port, port + 1)):
+            return port
+    raise OSError("no free port pair between 20000 and 32001 on 127.0.0.1")
+
+
+def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class MariaDB:
