@@ -1,5 +1,5 @@
 """`python -m bench [--quick] [--only NAME ...]`: run the benchmarks one after another; each prints its
-figures as text, then one JSON line. --quick runs every benchmark at reduced sizes (under a minute here)."""
+figures as text, then one JSON line. --quick runs every benchmark at reduced sizes (about two minutes here)."""
 
 from __future__ import annotations
 
