@@ -26,7 +26,7 @@ from localcloud.lambda_fidelity import LambdaFidelity
 from localcloud.lambda_runtime import LambdaRuntime
 from localcloud.mariadb import MariaDB, find_binary, free_port
 from localcloud.mocks import LocalCloudMocks, LocalDatabase
-from localcloud.progress import DeployProgress, log
+from localcloud.progress import DeployProgress, in_thread, log
 from localcloud.streams import Mapping, StreamPoller
 from localcloud.tls import self_signed_certificate
 
@@ -179,10 +179,10 @@ class LocalCloud:
                                      lambda mapping_uuid, inputs: self.poller.add(Mapping.from_inputs(mapping_uuid, inputs)),
                                      DeployProgress(self.progress), apis=self.apis, api_endpoint=self.api_endpoint)
         self.progress(f"deploying stack {self.stack} (the real __main__.py)")
-        self.program = run_program(self.stack, mocks=self.mocks,
-                                   config_overrides={**self.config_overrides,
-                                                     "cqrs-orders:dbCaBundlePath": str(self.ca_bundle)})
-        self._checkpoint()
+        overrides = {**self.config_overrides, "cqrs-orders:dbCaBundlePath": str(self.ca_bundle)}
+        # In a thread: a Ctrl-C interrupts the waiting here, never the Pulumi runtime (see in_thread).
+        self.program = in_thread(lambda: run_program(self.stack, mocks=self.mocks, config_overrides=overrides),
+                                 self._checkpoint)
         if self.apis.stages:
             self.api_server = RestApiServer(self.apis, self.api_socket, self.endpoint, ACCOUNT, REGION)
             self.api_server.start()

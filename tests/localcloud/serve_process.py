@@ -1,5 +1,6 @@
 """`python -m localcloud serve` as a child process, as a user runs it."""
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 from harness.program import ROOT
+from localcloud.mariadb import free_port
 
 
 def _collect(stream, lines: list[str]) -> None:
@@ -27,15 +29,21 @@ def _event(line: str) -> dict | None:
 class Serve:
     """A `serve` process whose temporary data goes under `tmp` (TMPDIR); stdout and stderr are collected."""
 
-    def __init__(self, tmp: Path, port: int):
+    def __init__(self, tmp: Path):
         self.tmp = tmp
-        self.endpoint = f"http://127.0.0.1:{port}"
-        # As `python -m localcloud serve`, with the threads' stacks dumped to a file on SIGUSR1 (for a hang).
         self.stacks = tmp.parent / f"{tmp.name}-stacks.txt"
+        self.tries = 0
+        self._spawn()
+
+    def _spawn(self) -> None:
+        """As `python -m localcloud serve` on a free port, with the threads' stacks dumped to a file on SIGUSR1."""
+        self.tries += 1
+        port = free_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
         launcher = (f"import faulthandler, runpy, signal; faulthandler.register(signal.SIGUSR1, all_threads=True, "
                     f"file=open({str(self.stacks)!r}, 'w')); runpy.run_module('localcloud', run_name='__main__')")
         self.process = subprocess.Popen([sys.executable, "-c", launcher, "serve", "--port", str(port)], cwd=ROOT,
-                                        env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
+                                        env={**os.environ, "TMPDIR": str(self.tmp)}, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         self.out: list[str] = []
         self.err: list[str] = []
@@ -45,6 +53,9 @@ class Serve:
     def wait_for(self, text: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while not any(text in line for line in self.out + self.err):
+            if self.process.poll() is not None and self.tries < 3 and "is not available" in "".join(self.err):
+                self._spawn()  # another process took the free port first
+                continue
             assert self.process.poll() is None, "".join(self.err)
             assert time.monotonic() < deadline, f"no {text!r} after {timeout:.0f}s:\n{''.join(self.err)}"
             time.sleep(0.01)
@@ -87,3 +98,15 @@ class Serve:
             time.sleep(0.2)  # the reader threads take the last lines
 
 
+
+
+@contextlib.contextmanager
+def serving(tmp: Path):
+    """A ready `serve` on a free port (a deploy takes several seconds: one per test module), stopped with Ctrl-C
+    at the end, which must exit 0."""
+    serve = Serve(tmp)
+    try:
+        serve.wait_for("ready on")
+        yield serve
+    finally:
+        assert serve.stop(signal.SIGINT) == 0

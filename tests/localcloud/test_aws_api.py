@@ -5,7 +5,6 @@ configuration the program set), localcloud answers as AWS does, so a script that
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -17,8 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from localcloud.mariadb import free_port
-from tests.localcloud.serve_process import Serve
+from tests.localcloud.serve_process import Serve, serving
 
 pytestmark = pytest.mark.xdist_group("localcloud")
 
@@ -30,13 +28,8 @@ UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """One `serve` for the module (a deploy takes several seconds), stopped with Ctrl-C at the end."""
-    serve = Serve(tmp_path_factory.mktemp("serve"), free_port())
-    try:
-        serve.wait_for("ready on")
+    with serving(tmp_path_factory.mktemp("serve")) as serve:
         yield serve
-    finally:
-        assert serve.stop(signal.SIGINT) == 0
 
 
 def aws(served: Serve, *args: str, check: bool = True) -> subprocess.CompletedProcess:

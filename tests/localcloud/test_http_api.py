@@ -4,7 +4,6 @@ written for a rejected request, and `aws stepfunctions start-sync-execution` ans
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,9 +14,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from localcloud.mariadb import free_port
 from tests.localcloud.api_client import Api
-from tests.localcloud.serve_process import Serve
+from tests.localcloud.serve_process import serving
 
 pytestmark = pytest.mark.xdist_group("http-api")
 
@@ -27,12 +25,8 @@ ITEMS = [{"itemid": "z3333", "quantity": 6}, {"itemid": "z4444", "quantity": 3}]
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    serve = Serve(tmp_path_factory.mktemp("serve"), free_port())
-    try:
-        serve.wait_for("ready on")
+    with serving(tmp_path_factory.mktemp("serve")) as serve:
         yield serve
-    finally:
-        assert serve.stop(signal.SIGINT) == 0
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 no 5xx, every response conforms to the document (status, headers, body), and nothing is written for a rejected
 request. Then a load run: several concurrent clients, thousands of requests, nothing lost, every answer right."""
 
-import signal
 import threading
 import time
 import uuid
@@ -15,9 +14,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from api.openapi import PUBLISHED
-from localcloud.mariadb import free_port
 from tests.localcloud.api_client import Api, SigV4
-from tests.localcloud.serve_process import Serve
+from tests.localcloud.serve_process import serving
 
 pytestmark = pytest.mark.xdist_group("http-api-fuzz")
 
@@ -27,12 +25,8 @@ EXAMPLES = 150  # per operation, valid and invalid data
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    serve = Serve(tmp_path_factory.mktemp("serve"), free_port())
-    try:
-        serve.wait_for("ready on")
+    with serving(tmp_path_factory.mktemp("serve")) as serve:
         yield serve
-    finally:
-        assert serve.stop(signal.SIGINT) == 0
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from harness.program import ROOT
-from localcloud.mariadb import free_port
 from tests.localcloud.serve_process import Serve
 
 pytestmark = pytest.mark.xdist_group("localcloud")
@@ -43,7 +42,7 @@ PHASES = [("starting MariaDB", 0.2), ("starting the AWS emulator", 0.0), ("deplo
 
 @pytest.mark.parametrize("marker, delay", PHASES, ids=["mariadb-starting", "emulator-starting", "deploying"])
 def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path, marker: str, delay: float):
-    serve = Serve(tmp_path, free_port())
+    serve = Serve(tmp_path)
     serve.wait_for(marker)
     time.sleep(delay)
     assert serve.stop(signal.SIGINT) == 128 + signal.SIGINT
@@ -53,7 +52,7 @@ def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path, marker: str, delay:
 
 
 def test_sigterm_while_serving_stops_cleanly(tmp_path: Path):
-    serve = Serve(tmp_path, free_port())
+    serve = Serve(tmp_path)
     serve.wait_for("ready on")
     assert list(tmp_path.iterdir()) and mariadb_servers(tmp_path)  # what there is to clean up
     assert serve.stop(signal.SIGTERM) == 0  # stopping is how `serve` ends
