@@ -172,7 +172,7 @@ def test_a_login_refused_twice_is_not_retried_in_a_loop(reader_db, monkeypatch):
     started = time.monotonic()
     with pytest.raises(pymysql.err.OperationalError) as refused:
         reader_db.read(lambda cursor: cursor.execute("SELECT 1"))
-    assert refused.value.args[0] == 1045 and time.monotonic() - started < 2
+    assert refused.value.args[0] == 1045 and time.monotonic() - started < 10  # not the 35 s budget
 
 
 def test_a_lock_wait_timeout_is_run_again_on_the_same_connection(migrated, mariadb, seen):
@@ -232,4 +232,4 @@ def test_a_certificate_the_bundle_did_not_sign_is_not_waited_for(db_env, tls_fil
     started = time.monotonic()
     with pytest.raises(pymysql.err.OperationalError):
         database.read(lambda cursor: cursor.execute("SELECT 1"))
-    assert time.monotonic() - started < 3  # a configuration error, not a resume
+    assert time.monotonic() - started < 10  # a configuration error: not waited for like a resume (35 s)

@@ -59,7 +59,7 @@ def test_the_migration_survives_a_15_second_resume_held_at_the_tcp_handshake(rea
     ready.hold_syn(15)
     started = time.monotonic()
     assert call(function_handler, "migrate") == EXPECTED["migrate"]
-    assert 14.5 <= time.monotonic() - started < 25  # noticed within a few seconds of the resume's end
+    assert 14.5 <= time.monotonic() - started < 30  # noticed within seconds of the resume's end, not at 178 s
 
 
 def test_the_projector_survives_a_30_second_resume_within_one_invocation(ready, function_handler, root):
