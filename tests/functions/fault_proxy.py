@@ -3,7 +3,8 @@
 - hold_syn(s): the kernel drops SYNs, as a resuming instance's endpoint does (the accept queue is kept full), so
   clients see their TCP connect time out; after s seconds connections complete again.
 - hold_greeting(s): TCP connects at once, but the server's greeting arrives only after s seconds.
-- blackhole(): nothing more is relayed either way, as from a writer fenced off by a failover (no FIN, no RST).
+- blackhole(): nothing more is relayed either way on the open connections, as from a writer fenced off by a
+  failover (no FIN, no RST); new connections, like clients that resolved the endpoint again, are relayed.
 - reset(): every open connection is reset (RST), as a server restart or an idle close does.
 - drop_next_command(): the next command a client sends is swallowed and the connection closed (mid statement).
 - inject_error(code, sqlstate, message, close=...): the next command is answered with that server error packet
@@ -35,12 +36,11 @@ class FaultProxy:
         self._hold_syn_until = 0.0
         self._hold_greeting_until = 0.0
         self._on_next_command: tuple | None = None
-        self._blackholed = False
+        self._fenced: set[socket.socket] = set()  # client sockets whose traffic is dropped
         self._links: list[tuple[socket.socket, socket.socket | None]] = []
         self._fillers: list[socket.socket] = []
         self._filler_addresses: set = set()
         self._stopped = threading.Event()
-        self.accepted = 0
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
 
@@ -62,7 +62,8 @@ class FaultProxy:
         self._hold_greeting_until = time.monotonic() + seconds
 
     def blackhole(self) -> None:
-        self._blackholed = True
+        with self._lock:
+            self._fenced = {client for client, _ in self._links}
 
     def reset(self) -> None:
         with self._lock:
@@ -81,7 +82,7 @@ class FaultProxy:
     def heal(self) -> None:
         self._hold_syn_until = self._hold_greeting_until = 0.0
         self._on_next_command = None
-        self._blackholed = False
+        self._fenced = set()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -97,7 +98,6 @@ class FaultProxy:
             with self._lock:  # hold_syn starts between two accepts, never during one
                 client = self._accept_one()
             if client is not None:
-                self.accepted += 1
                 threading.Thread(target=self._serve, args=(client,), daemon=True).start()
             else:
                 time.sleep(0.01)
@@ -132,16 +132,16 @@ class FaultProxy:
         server.settimeout(None)
         with self._lock:
             self._links.append((client, server))
-        threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+        threading.Thread(target=self._pump, args=(server, client, client), daemon=True).start()
         self._pump_commands(client, server)
 
-    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, target: socket.socket, client: socket.socket) -> None:
         try:
             while True:
                 data = source.recv(65536)
                 if not data:
                     break
-                if not self._blackholed:
+                if client not in self._fenced:
                     target.sendall(data)
         except OSError:
             pass
@@ -162,7 +162,7 @@ class FaultProxy:
                     if len(buffer) < 4 + length:
                         break
                     packet, buffer = buffer[:4 + length], buffer[4 + length:]
-                    if self._blackholed:
+                    if client in self._fenced:
                         continue
                     action = self._on_next_command
                     if action is not None and packet[3] == 0 and length and packet[4] != _COM_QUIT:

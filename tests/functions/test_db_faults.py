@@ -195,6 +195,20 @@ def test_a_lock_wait_timeout_is_run_again_on_the_same_connection(migrated, maria
         database.close()
 
 
+@pytest.mark.parametrize("cut", ["reset", "drop_next_command", "blackhole"])
+def test_a_connection_cut_by_the_network_is_run_again_on_a_new_one(through_proxy, migrated, seen, cut):
+    """reset: an RST (a restart); drop_next_command: the connection lost mid statement; blackhole: a writer fenced
+    off by a failover, silent until the statement's read timeout."""
+    database = Database(settings_for(READER), ping_after=float("inf"))
+    try:
+        before = thread_id(database)
+        getattr(through_proxy, cut)()
+        assert database.read(lambda cursor: (cursor.execute("SELECT 42"), cursor.fetchone()[0])[1]) == 42
+        assert seen and seen[0] in (2006, 2013) and thread_id(database) != before
+    finally:
+        database.close()
+
+
 # -- codes MariaDB never sends, answered on the wire by the proxy ----------------------------------------------
 
 @pytest.mark.parametrize(("code", "sqlstate", "message", "close"), [
