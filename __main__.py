@@ -7,16 +7,18 @@ from components.alarms import Alarms, AlarmsArgs
 from components.command_side import CommandSide, CommandSideArgs
 from components.database import OPS_DB_USER
 from components.dashboard import OperatorDashboard, OperatorDashboardArgs
-from components.layer import DependencyLayer
+from components.layer import DependencyLayer, DependencyLayerArgs
+from components.layer_wheels import SHARED_LAYER
 from components.query_side import QuerySide, QuerySideArgs
-from components.http_api import HttpApiArgs
+from components.http_api import HttpApiArgs, JwtAuthorizerArgs
 from components.routing import Routing, RoutingArgs
 from components.settings import load_settings
 from ops.infra import ReadSideOps, ReadSideOpsArgs
 
 settings = load_settings()
 
-dependencies = DependencyLayer("deps")
+dependencies = DependencyLayer("deps", DependencyLayerArgs(
+    spec=SHARED_LAYER, description="aws-lambda-powertools and pymysql (functions/requirements.txt)"))
 command = CommandSide("command", CommandSideArgs(point_in_time_recovery=settings.dynamoPointInTimeRecovery,
                                                  deletion_protection=settings.dynamoDeletionProtection))
 query = QuerySide("query", QuerySideArgs(settings=settings, table_arn=command.table.arn,
@@ -31,7 +33,12 @@ routing = Routing("routing", RoutingArgs(settings=settings, table_name=command.t
                                              throttle_rate_limit=settings.httpApiThrottleRateLimit,
                                              throttle_burst_limit=settings.httpApiThrottleBurstLimit,
                                              access_log_retention_days=settings.httpApiAccessLogRetentionDays,
-                                             manage_account_log_role=settings.httpApiAccountLogRole)
+                                             manage_account_log_role=settings.httpApiAccountLogRole,
+                                             jwt=JwtAuthorizerArgs(
+                                                 issuer=settings.httpApiJwtIssuer,
+                                                 audience=settings.httpApiJwtAudience,
+                                                 log_retention_days=settings.lambdaLogRetentionDays)
+                                             if settings.httpApiAuthorization == "jwt" else None)
                                          if settings.httpApi else None))
 ops = ReadSideOps("ops", ReadSideOpsArgs(
     table_name=command.table.name, table_arn=command.table.arn, projector_dlq_url=query.projector_dlq.url,
@@ -42,6 +49,8 @@ ops = ReadSideOps("ops", ReadSideOpsArgs(
     reserved_concurrency=settings.lambdaReservedConcurrency, reconcile_schedule=settings.reconcileSchedule,
     extra_files=query.extra_files))
 functions = {**query.functions, "validate-command": routing.validator, **ops.functions}
+if routing.http_api is not None and routing.http_api.authorizer is not None:
+    functions["jwt-authorizer"] = routing.http_api.authorizer
 dead_letter_queues = {"projector-dlq": query.projector_dlq, "target-dlq": routing.target_dlq}
 alarms = Alarms("alarms", AlarmsArgs(
     email=settings.alarmEmail,
@@ -50,6 +59,7 @@ alarms = Alarms("alarms", AlarmsArgs(
     stream_function=query.projector.function,
     state_machine_arn=routing.state_machine.arn,
     other_state_machines={"ops": ops.state_machine.arn},
+    http_api=None if routing.http_api is None else (routing.http_api.rest_api.name, routing.http_api.stage.stage_name),
     drift_metric=ops.drift_metric))
 if settings.operatorDashboard:
     OperatorDashboard("operator", OperatorDashboardArgs(

@@ -24,7 +24,13 @@ from api.templates import (GATEWAY_ERROR_TEMPLATE, REFUSED_TEMPLATE, RESPONSE_TE
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = Path(__file__).with_name("openapi.json")
 STAGE = "v1"
-AUTHORIZATIONS = ("iam", "none")
+AUTHORIZATIONS = ("iam", "jwt", "none")
+# jwt: the Lambda TOKEN authorizer's answer is cached per token for this long (an Allow, for all methods of the
+# stage): a token stays accepted up to this long after it expires; API Gateway's default is 300 s.
+AUTHORIZER_TTL_SECONDS = 60
+# jwt: what API Gateway itself requires of the Authorization header before it invokes the authorizer (otherwise 401):
+# "Bearer" and three base64url parts, the signature possibly empty (the authorizer denies alg none, 403).
+BEARER_JWT_PATTERN = r"^Bearer [-0-9A-Za-z_=]+\.[-0-9A-Za-z_=]+\.[-0-9A-Za-z_=]*$"
 
 
 def _constant(relative: str, name: str) -> int:
@@ -115,7 +121,7 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _responses(route: Route) -> dict:
+def _responses(route: Route, authorization: str) -> dict:
     answer = _ref(_ANSWERS[route.operation_id])
     header = {CORRELATION_HEADER: {"required": True, "description": "the request id, which is also the answer's "
                                    "commandMessageId or queryMessageId", "schema": {"type": "string"}}}
@@ -125,7 +131,11 @@ def _responses(route: Route) -> dict:
         schema = {"anyOf": [answer, _ref("GatewayError")]} if status in (400, 500) else answer
         responses[str(status)] = {"description": _DESCRIPTIONS[status], "headers": header,
                                   "content": {"application/json": {"schema": schema}}}
-    for status, description in _GATEWAY.items():
+    gateway = dict(_GATEWAY)
+    if authorization == "jwt":
+        gateway |= {401: "no bearer token (Authorization: Bearer <JWT>)",
+                    403: "the token is not valid: signature, issuer, audience or lifetime (or an unknown path)"}
+    for status, description in sorted(gateway.items()):
         responses[str(status)] = {"description": description, "headers": header,
                                   "content": {"application/json": {"schema": _ref("GatewayError")}}}
     return responses
@@ -163,9 +173,24 @@ def _gateway_responses() -> dict:
             "INTEGRATION_TIMEOUT": {"statusCode": 504, "responseTemplates": {"application/json": TIMEOUT_TEMPLATE}}}
 
 
+def _security_scheme(authorization: str, authorizer_uri: Any) -> dict:
+    if authorization == "iam":
+        return {"sigv4": {"type": "apiKey", "name": "Authorization", "in": "header",
+                          "description": "AWS Signature Version 4 for the service execute-api",
+                          "x-amazon-apigateway-authtype": "awsSigv4"}}
+    return {"jwt": {"type": "apiKey", "name": "Authorization", "in": "header",
+                    "description": "Bearer <JWT>: a token of the stack's issuer for its audience (RS256 or ES256)",
+                    "x-amazon-apigateway-authtype": "custom",
+                    "x-amazon-apigateway-authorizer": {
+                        "type": "token", "authorizerUri": authorizer_uri,
+                        "authorizerResultTtlInSeconds": AUTHORIZER_TTL_SECONDS,
+                        "identityValidationExpression": BEARER_JWT_PATTERN}}}
+
+
 def document(*, region: str = "us-east-1", role_arn: Any = "<integration role ARN>", authorization: str = "iam",
-             aws: bool = True, title: str = "cqrs-orders") -> dict:
-    """The API's document; with `aws`, as the REST API's body (role_arn may be a Pulumi Output)."""
+             aws: bool = True, title: str = "cqrs-orders", authorizer_uri: Any = "<authorizer invoke ARN>") -> dict:
+    """The API's document; with `aws`, as the REST API's body (role_arn and authorizer_uri, the JWT authorizer
+    function's invoke ARN, may be Pulumi Outputs)."""
     if authorization not in AUTHORIZATIONS:
         raise ValueError(f"authorization {authorization!r}: expected one of {AUTHORIZATIONS}")
     limits = _limits()
@@ -173,7 +198,7 @@ def document(*, region: str = "us-east-1", role_arn: Any = "<integration role AR
     paths: dict[str, dict] = {}
     for route in ROUTES:
         operation: dict[str, Any] = {"operationId": route.operation_id, "summary": route.summary,
-                                     "parameters": _parameters(route, limits), "responses": _responses(route)}
+                                     "parameters": _parameters(route, limits), "responses": _responses(route, authorization)}
         if route.has_body:
             operation["requestBody"] = {"required": True,
                                         "content": {"application/json": {"schema": _ref("CreateOrder")}}}
@@ -193,12 +218,9 @@ def document(*, region: str = "us-east-1", role_arn: Any = "<integration role AR
         "paths": paths,
         "components": {"schemas": schemas},
     }
-    if authorization == "iam":
-        doc["components"]["securitySchemes"] = {"sigv4": {
-            "type": "apiKey", "name": "Authorization", "in": "header",
-            "description": "AWS Signature Version 4 for the service execute-api",
-            "x-amazon-apigateway-authtype": "awsSigv4"}}
-        doc["security"] = [{"sigv4": []}]
+    if authorization != "none":
+        doc["components"]["securitySchemes"] = _security_scheme(authorization, authorizer_uri)
+        doc["security"] = [{name: []} for name in doc["components"]["securitySchemes"]]
     if aws:
         schemas["JsonObject"] = {"type": "object"}
         doc["x-amazon-apigateway-request-validators"] = {"body": {"validateRequestBody": True,

@@ -9,8 +9,8 @@ import platform
 import time
 from pathlib import Path
 
-from bench import (cold_start, hot_items, idle_cost, program_time, projector_throughput, query_latency, rebuild_rate,
-                   request_cost)
+from bench import (cold_start, hot_items, idle_cost, load, program_time, projector_throughput, query_latency,
+                   rebuild_rate, request_cost)
 from bench.report import say
 
 BENCHMARKS = {
@@ -22,6 +22,7 @@ BENCHMARKS = {
     "idle_cost": idle_cost,
     "rebuild_rate": rebuild_rate,
     "request_cost": request_cost,
+    "load": load,
 }
 
 

@@ -1,5 +1,6 @@
 """Alarms that mean "something is broken": dead letters, a lagging projector, failed executions, function
-errors and throttles, read models that drifted from the orders table. All notify one SNS topic."""
+errors and throttles, read models that drifted from the orders table, the HTTP API answering 5xx. All notify one
+SNS topic."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class AlarmsArgs:
     other_state_machines: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # The metric a reconcile publishes (namespace, name, dimensions): any drift it found raises the alarm
     drift_metric: Optional[tuple[str, str, dict]] = None
+    # The HTTP API (REST API name, stage name), whose 5xx answers (a system fault, no answer within 29 s, the JWT
+    # issuer unreachable) raise an alarm: None without the API
+    http_api: Optional[tuple[pulumi.Input[str], pulumi.Input[str]]] = None
 
 
 class Alarms(pulumi.ComponentResource):
@@ -69,4 +73,9 @@ class Alarms(pulumi.ComponentResource):
             alarm("reconcile-drift", "a reconcile found the read models unlike the orders table (see the README's "
                   "runbook: python -m ops reconcile --repair)", namespace, metric, dimensions, statistic="Maximum",
                   period=3600)
+        if args.http_api is not None:
+            api_name, stage = args.http_api
+            alarm("http-api-5xx", "the HTTP API answered 5xx: a system fault (500), the workflow not answering "
+                  "within 29 s (504) or the authorizer failing", "AWS/ApiGateway", "5XXError",
+                  {"ApiName": api_name, "Stage": stage})
         self.register_outputs({"topicArn": self.topic.arn})

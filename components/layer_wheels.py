@@ -1,9 +1,16 @@
-"""The exact wheels of the Lambda dependency layer, fetched without pip: the layer builds the same in any virtualenv.
+"""The exact wheels of the Lambda dependency layers, fetched without pip: a layer builds the same in any virtualenv.
 
-`functions/layer.lock` names each wheel of `functions/requirements.txt` for the Lambda platform (python3.12, arm64)
-by file name, SHA-256 and URL. The program downloads them with the standard library, checks every hash and keeps
-them under `build/wheels/`, so a virtualenv made by pip, uv (which installs no pip) or poetry builds the same,
-byte-identical layer. Regenerate the lock after changing `functions/requirements.txt` (this one step needs pip):
+Each layer (`LayerSpec`: its requirements file and its lock) has a lock naming each wheel of its requirements for
+the Lambda platform (python3.12, arm64) by file name, SHA-256 and URL. The program downloads them with the standard
+library, checks every hash and keeps them under `build/wheels/`, so a virtualenv made by pip, uv (which installs no
+pip) or poetry builds the same, byte-identical layer. The layers (`LAYERS`):
+
+- `SHARED_LAYER`: `functions/requirements.txt` -> `functions/layer.lock`, the layer of every function but the
+  authorizer (powertools, pymysql: pure Python; no cryptography, which pymysql would import on every cold start);
+- `AUTHORIZER_LAYER`: `functions/authorizer-requirements.txt` -> `functions/authorizer-layer.lock`, the HTTP API's
+  JWT authorizer's own layer (powertools, PyJWT, cryptography: binary wheels for arm64).
+
+Regenerate the locks after changing a requirements file (this one step needs pip and PyPI):
 
     .venv/bin/python -m components.layer_wheels
 """
@@ -22,13 +29,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYER_REQUIREMENTS = ROOT / "functions" / "requirements.txt"
-LAYER_LOCK = ROOT / "functions" / "layer.lock"
 WHEEL_CACHE = ROOT / "build" / "wheels"
 # The Lambda platform the layer's wheels are chosen for (the functions run on arm64, python3.12).
 LAYER_PLATFORM = ("manylinux2014_aarch64", "3.12")
 PACKAGE_INDEX = "https://pypi.org/simple"
 DOWNLOAD_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What a dependency layer is built from: its pinned requirements (complete with transitive dependencies) and
+    the lock of their wheels, which the layer is built from."""
+    requirements: Path
+    lock: Path
+
+
+SHARED_LAYER = LayerSpec(ROOT / "functions" / "requirements.txt", ROOT / "functions" / "layer.lock")
+AUTHORIZER_LAYER = LayerSpec(ROOT / "functions" / "authorizer-requirements.txt",
+                             ROOT / "functions" / "authorizer-layer.lock")
+LAYERS = (SHARED_LAYER, AUTHORIZER_LAYER)
 
 
 class LayerWheelError(RuntimeError):
@@ -52,7 +71,7 @@ def normalized_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def read_lock(path: Path = LAYER_LOCK) -> list[LockedWheel]:
+def read_lock(path: Path = SHARED_LAYER.lock) -> list[LockedWheel]:
     wheels = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -64,7 +83,7 @@ def read_lock(path: Path = LAYER_LOCK) -> list[LockedWheel]:
     return wheels
 
 
-def pinned_requirements(path: Path = LAYER_REQUIREMENTS) -> dict[str, str]:
+def pinned_requirements(path: Path = SHARED_LAYER.requirements) -> dict[str, str]:
     """Project name -> pinned version of each `name==version` line."""
     pins = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -91,7 +110,7 @@ def fetch(wheels: list[LockedWheel], cache: Path = WHEEL_CACHE) -> list[Path]:
             except OSError as error:
                 raise LayerWheelError(f"could not download {wheel.filename} from {wheel.url}: {error}") from None
             if _sha256(data) != wheel.sha256:
-                raise LayerWheelError(f"{wheel.url} does not have the SHA-256 that functions/layer.lock names "
+                raise LayerWheelError(f"{wheel.url} does not have the SHA-256 that the layer's lock names "
                                       f"({wheel.sha256}): refusing it")
             cache.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=cache, delete=False) as temp:
@@ -114,7 +133,7 @@ def _index_url(filename: str, sha256: str) -> str:
     raise LayerWheelError(f"{PACKAGE_INDEX}/{project}/ has no {filename} with SHA-256 {sha256}")
 
 
-def lock_text(requirements: Path = LAYER_REQUIREMENTS) -> str:
+def lock_text(requirements: Path = SHARED_LAYER.requirements) -> str:
     """The lock for `requirements`: pip chooses the wheels for the Lambda platform, the index gives their URLs."""
     platform, python_version = LAYER_PLATFORM
     with tempfile.TemporaryDirectory() as temp:
@@ -123,12 +142,13 @@ def lock_text(requirements: Path = LAYER_REQUIREMENTS) -> str:
                    "--implementation", "cp", "-r", str(requirements), "-d", temp]
         subprocess.run(command, check=True)
         lines = [f"{wheel.name} sha256={_sha256(wheel.read_bytes())}" for wheel in sorted(Path(temp).glob("*.whl"))]
-    header = ("# The wheels of the Lambda layer (python3.12, arm64) for functions/requirements.txt: file, SHA-256, "
-              "URL.\n"
+    shown = requirements.relative_to(ROOT).as_posix() if requirements.is_relative_to(ROOT) else requirements.name
+    header = (f"# The wheels of the Lambda layer (python3.12, arm64) for {shown}: file, SHA-256, URL.\n"
               "# Generated by `.venv/bin/python -m components.layer_wheels`; the program downloads and checks them.\n")
     return header + "".join(f"{line} {_index_url(*line.replace('sha256=', '').split())}\n" for line in lines)
 
 
 if __name__ == "__main__":
-    LAYER_LOCK.write_text(lock_text(), encoding="utf-8")
-    print(f"wrote {LAYER_LOCK.relative_to(ROOT)}")
+    for layer in LAYERS:
+        layer.lock.write_text(lock_text(layer.requirements), encoding="utf-8")
+        print(f"wrote {layer.lock.relative_to(ROOT)}")

@@ -2,8 +2,9 @@
 
 Archives are content-addressed files under `build/lambda/` (written atomically, so parallel runs are safe):
 - one code archive per function: its own folder plus the shared packages it imports;
-- one dependency layer, unpacked from the exact wheels `functions/layer.lock` names (components/layer_wheels.py:
-  fetched and hash-checked without pip, so any virtualenv builds the same layer).
+- one archive per dependency layer (components/layer_wheels.py `LAYERS`: the shared one of `functions/layer.lock`,
+  the JWT authorizer's of `functions/authorizer-layer.lock`), unpacked from the exact wheels its lock names
+  (fetched and hash-checked without pip, so any virtualenv builds the same layer).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.layer_wheels import LAYER_LOCK, fetch, read_lock
+from components.layer_wheels import SHARED_LAYER, LayerSpec, fetch, read_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
@@ -94,14 +95,14 @@ def migrations_hash() -> str:
     return digest.hexdigest()
 
 
-def dependency_layer(lock: Path = LAYER_LOCK) -> Archive:
-    """The layer zip (`python/...`), built once per lock file content and cached."""
-    key = hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
+def dependency_layer(layer: LayerSpec = SHARED_LAYER) -> Archive:
+    """The layer zip (`python/...`) of the wheels `layer.lock` names, built once per lock file content and cached."""
+    key = hashlib.sha256(layer.lock.read_bytes()).hexdigest()[:16]
     cached = sorted(BUILD_DIR.glob(f"layer-{key}-*.zip"))
     if cached:
         return _store(f"layer-{key}", cached[0].read_bytes())
     entries = []
-    for wheel in fetch(read_lock(lock)):
+    for wheel in fetch(read_lock(layer.lock)):
         with zipfile.ZipFile(wheel) as archive:
             entries += [(f"python/{info.filename}", archive.read(info)) for info in archive.infolist()
                         if not info.is_dir()]

@@ -15,6 +15,8 @@ from typing import Callable, Mapping
 
 import pulumi
 
+from components.api_settings import HTTP_API_AUTHORIZATIONS, _api_authorization, _jwt_audience, _jwt_issuer
+
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
@@ -140,15 +142,6 @@ def _text(key: str, raw: str) -> str:
     return raw
 
 
-HTTP_API_AUTHORIZATIONS = ("iam", "none")
-
-
-def _api_authorization(key: str, raw: str) -> str:
-    if raw.strip() in HTTP_API_AUTHORIZATIONS:
-        return raw.strip()
-    raise _fail(key, raw, "expected iam (SigV4-signed requests) or none (anonymous: the policy pack reports it)")
-
-
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -200,8 +193,12 @@ SETTINGS: tuple[Setting, ...] = (
                                             "(an EventBridge Scheduler rate or cron; empty: never)"),
     Setting("httpApi", _boolean, "the HTTP API: synchronous answers from the same workflow (REST API, "
                                  "$3.50 per million requests, nothing when idle)"),
-    Setting("httpApiAuthorization", _api_authorization, "who may call the HTTP API: iam (SigV4-signed requests) or "
-                                                        "none (anonymous)"),
+    Setting("httpApiAuthorization", _api_authorization, "who may call the HTTP API: iam (SigV4-signed requests), jwt "
+                                                        "(bearer tokens of httpApiJwtIssuer, checked by a Lambda "
+                                                        "authorizer) or none (anonymous)"),
+    Setting("httpApiJwtIssuer", _jwt_issuer, "with jwt: the token issuer's https URL (its iss claim; the signing "
+                                             "keys come from its OpenID discovery document)"),
+    Setting("httpApiJwtAudience", _jwt_audience, "with jwt: the audience the tokens must name (aud claim)"),
     Setting("httpApiThrottleRateLimit", _integer(1, 10000), "the HTTP API's steady request rate per second (the "
                                                              "stage's throttling)"),
     Setting("httpApiThrottleBurstLimit", _integer(1, 5000), "the HTTP API's burst of requests (the stage's "
@@ -246,6 +243,8 @@ class StackSettings:
     reconcileSchedule: str
     httpApi: bool
     httpApiAuthorization: str
+    httpApiJwtIssuer: str
+    httpApiJwtAudience: str
     httpApiThrottleRateLimit: int
     httpApiThrottleBurstLimit: int
     httpApiAccessLogRetentionDays: int
@@ -287,6 +286,12 @@ def _check_together(s: StackSettings) -> None:
         raise _fail("dbIdleSessionTimeoutSeconds", str(s.dbIdleSessionTimeoutSeconds),
                     f"expected a whole number from 30 to {s.auroraSecondsUntilAutoPause - 1} (below "
                     "auroraSecondsUntilAutoPause: an idle session left open keeps Aurora from pausing)")
+    for key, value in (("httpApiJwtIssuer", s.httpApiJwtIssuer), ("httpApiJwtAudience", s.httpApiJwtAudience)):
+        if s.httpApiAuthorization == "jwt" and not value:
+            raise _fail(key, value, "required with httpApiAuthorization jwt")
+        if s.httpApiAuthorization != "jwt" and value:
+            raise _fail(key, value, f"only with httpApiAuthorization jwt (it is {s.httpApiAuthorization}): set "
+                                    "that, or leave this empty")
     if s.skipFinalSnapshot and s.deletionProtection:
         raise _fail("skipFinalSnapshot", "true", "a deletion-protected stack keeps its final snapshot: set false")
 

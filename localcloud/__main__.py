@@ -25,7 +25,7 @@ if __name__ == "__main__":  # until main() takes over (imports take a second or 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from harness.program import UnknownStack
-from localcloud.cloud import REGION, LocalCloud
+from localcloud.cloud import REGION, STREAM_SHARDS, LocalCloud
 from localcloud.emulator import PortUnavailable
 from localcloud.events_file import EventsFileError, check_bus, for_bus, load_entries
 from ops.stack import localcloud_outputs_path, write_outputs_file
@@ -153,7 +153,8 @@ def command_demo(args) -> int:
 
 def command_serve(args) -> int:
     try:
-        cloud = _register(LocalCloud(args.stack, port=args.port, api_port=args.api_port or args.port + 1)).start()
+        cloud = _register(LocalCloud(args.stack, port=args.port, api_port=args.api_port or args.port + 1,
+                                     stream_shards=args.stream_shards, config_overrides=dict(args.config))).start()
     except (UnknownStack, FileNotFoundError, PortUnavailable) as error:
         return _fail(str(error))
     stop = threading.Event()
@@ -196,6 +197,19 @@ def _deliver_streams(cloud: LocalCloud, stop: threading.Event) -> None:
                 return
             print(f"stream delivery failed: {error}", file=sys.stderr)
         stop.wait(0.2)
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or ":" not in key:
+        raise argparse.ArgumentTypeError(f"expected NAMESPACE:KEY=VALUE (e.g. cqrs-orders:httpApi=false), not {text!r}")
+    return key, value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 16:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 16, not {text!r}")
+    return int(text)
 
 
 def _serve_example(cloud: LocalCloud) -> str:
@@ -257,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=4566)
     serve.add_argument("--api-port", type=int, default=None,
                        help="where the stack's HTTP API listens (HttpApiUrl; default: --port + 1)")
+    serve.add_argument("--config", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+                       help="a stack setting for this run only, as `pulumi config set` takes it "
+                            "(e.g. cqrs-orders:httpApiAuthorization=none); repeatable")
+    serve.add_argument("--stream-shards", type=_positive, default=STREAM_SHARDS,
+                       help=f"shards of each DynamoDB stream, projected in parallel (default {STREAM_SHARDS})")
     serve.add_argument("--outputs-file", type=Path, default=None,
                        help="where to write the stack's outputs while serving (default "
                             ".localcloud/<stack>-outputs.json, where `python -m ops ... --endpoint-url` finds them)")

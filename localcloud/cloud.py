@@ -18,12 +18,12 @@ from botocore.config import Config
 
 from components.database import MASTER_USERNAME as MASTER_USER, OPS_DB_USER, PROJECTOR_DB_USER, READER_DB_USER
 from harness.program import ProgramRun, run_program, stack_config
-from localcloud import sfn_fidelity, sync_execution
+from localcloud import sfn_fidelity, speed, stream_shards, sync_execution
 from localcloud.http_api import Deployed, RestApiServer
 from localcloud.emulator import Emulator, bind_socket
 from localcloud.eventbridge import EventBridge
 from localcloud.lambda_fidelity import LambdaFidelity
-from localcloud.lambda_runtime import LambdaRuntime
+from localcloud.lambda_runtime import MAX_ENVIRONMENTS, LambdaRuntime
 from localcloud.mariadb import MariaDB, find_binary, free_port
 from localcloud.mocks import LocalCloudMocks, LocalDatabase
 from localcloud.progress import DeployProgress, in_thread, log
@@ -35,12 +35,16 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud", "AWS_SECRET_ACCESS_KEY": "loca
 SERVICES = ("apigateway", "dynamodb", "dynamodbstreams", "events", "iam", "lambda", "logs", "secretsmanager", "sns",
             "sqs", "stepfunctions")
 ACCOUNT = "123456789012"  # moto's default account
+STREAM_SHARDS = 2  # a table's stream shards offline (AWS: one per partition; two show cross-shard concurrency)
 MAX_EXECUTION_INPUT_BYTES = sfn_fidelity.MAX_EXECUTION_INPUT_BYTES  # Step Functions' quota on an input, as UTF-8
 
 
 class LocalCloud:
     def __init__(self, stack: str, port: int | None = None, progress: Callable[[str], None] = log,
-                 config_overrides: dict[str, str] | None = None, api_port: int | None = None):
+                 config_overrides: dict[str, str] | None = None, api_port: int | None = None,
+                 stream_shards: int = STREAM_SHARDS, max_environments: int = MAX_ENVIRONMENTS):
+        self.stream_shards = stream_shards  # each DynamoDB stream's shards, projected in parallel
+        self.max_environments = max_environments  # per function without reserved concurrency (lambda_runtime.py)
         self.config_overrides = dict(config_overrides or {})  # `pulumi config set` for this run (tests)
         stack_config(stack, self.config_overrides)  # fails early, with the known stacks, on an unknown stack
         self.stack = stack
@@ -57,6 +61,7 @@ class LocalCloud:
         self.database: MariaDB | None = None
         self.server: Emulator | None = None
         self.runtime: LambdaRuntime | None = None
+        self.poller: StreamPoller | None = None
         self.bridge: EventBridge | None = None
         self.mocks: LocalCloudMocks | None = None
         self.restore: list[Callable[[], None]] = []
@@ -122,10 +127,11 @@ class LocalCloud:
                                                "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
                                                "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]})
                         for name in SERVICES}
-        self.runtime = LambdaRuntime(self.root, self._function_env(), self.db_passwords)
+        self.runtime = LambdaRuntime(self.root, self._function_env(), self.db_passwords, self.max_environments)
         self.bridge = EventBridge(self._start_execution, self._send_to_queue)
         fidelity = LambdaFidelity(lambda subnets: self.mocks.vpc_of(subnets) if self.mocks else None)
-        for install in (self.runtime.install, self.bridge.install, sfn_fidelity.install, fidelity.install,
+        for install in (self.runtime.install, self.bridge.install, sfn_fidelity.install, speed.install,
+                        fidelity.install, lambda: stream_shards.install(self.stream_shards),
                         sfn_fidelity.count_state_data_as_aws,
                         lambda: sync_execution.install(self.executions.append)):
             self.restore.append(install())
@@ -147,6 +153,8 @@ class LocalCloud:
             self.api_socket = None
         if self.bridge is not None:
             self.bridge.stop()
+        if self.poller is not None:
+            self.poller.stop()
         if self.runtime is not None:
             self.runtime.stop()
         if self.server is not None:

@@ -1,15 +1,20 @@
 """The stack's REST API, served on 127.0.0.1 as API Gateway runs it: the API is the body the program deployed (its
 OpenAPI document with API Gateway's extensions) and the stage's variables and access log settings; each request is
-routed, authorized (SigV4, verified for localcloud's own credentials), checked (media type, size, the body
-validator), mapped by the operation's request template (localcloud.vtl, a real Velocity engine), sent to Step
-Functions' StartSyncExecution over HTTP as API Gateway's AWS integration does (with its timeout: 504 on expiry,
-the execution going on), and answered through the integration response the status selects. Gateway errors use the
-API's gateway responses; every response carries x-amzn-RequestId; each request writes an access log line.
-Not emulated: throttling (the stage's limits are recorded, not enforced) and usage plans."""
+routed, throttled (the stage's method settings: localcloud.api_throttle), authorized (SigV4, verified for
+localcloud's own credentials; or a Lambda TOKEN authorizer: localcloud.api_authorizer), checked (media type, size,
+the body validator), mapped by the operation's request template (localcloud.vtl, a real Velocity engine), sent to
+Step Functions' StartSyncExecution over HTTP as API Gateway's AWS integration does (with its timeout, at most API
+Gateway's 29 s: 504 on expiry, the execution going on), and answered through the integration response the status
+selects. Gateway errors use the API's gateway responses; every response carries x-amzn-RequestId; each request
+writes an access log line. Not emulated: usage plans, API keys and the account's throttling limits.
+
+LOCALCLOUD_API_INTEGRATION_TIMEOUT_MS (tests only, never the deployed program) lowers the 29 s limit, so that a
+test of the 504 takes seconds."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -25,11 +30,15 @@ from botocore.credentials import Credentials
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from localcloud.api_authorizer import Refused, TokenAuthorizers
+from localcloud.api_throttle import TokenBuckets, limits
 from localcloud.cloudwatch_logs import now_ms, put_log_events
 from localcloud.vtl import TemplateFailed, render
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # REST API payload quota
 KNOWN_SECRETS = {"localcloud": "localcloud"}  # localcloud's credentials: their signatures are verified
+# API Gateway's limit on an integration's timeout (REST APIs: 29 s, unless raised by a quota request).
+INTEGRATION_LIMIT_MS = int(os.environ.get("LOCALCLOUD_API_INTEGRATION_TIMEOUT_MS", "29000"))
 
 
 @dataclass
@@ -37,6 +46,9 @@ class Deployed:
     """What the program deployed: the APIs' bodies and their stages (filled by the mocks' provisioners)."""
     apis: dict[str, dict] = field(default_factory=dict)  # api id -> OpenAPI body
     stages: dict[tuple[str, str], dict] = field(default_factory=dict)  # (api id, stage name) -> stage inputs
+    # (api id, stage name) -> method path (`*/*`, `orders/GET`) -> its MethodSettings' settings
+    method_settings: dict[tuple[str, str], dict[str, dict]] = field(default_factory=dict)
+    permissions: list[dict] = field(default_factory=list)  # Lambda permissions (resource policy statements)
 
 
 class _Answer(Exception):
@@ -84,6 +96,8 @@ class RestApiServer:
         self._server = None
         self._thread: threading.Thread | None = None
         self._session = requests.Session()
+        self.buckets = TokenBuckets()
+        self.authorizers = TokenAuthorizers(sfn_endpoint, account, region, deployed.permissions)
 
     def start(self) -> None:
         host, port = self.sock.getsockname()[:2]
@@ -134,11 +148,14 @@ class RestApiServer:
         operation, path_params = found
         context["resourcePath"] = next(t for t, ops in body["paths"].items() if ops.get(request.method.lower())
                                        is operation)
+        throttle = limits(self.deployed.method_settings.get((api_id, stage), {}), context["resourcePath"],
+                          request.method)
+        if throttle and not self.buckets.take((api_id, stage, context["resourcePath"], request.method), *throttle):
+            raise _Answer(429, "Too Many Requests", "THROTTLED")
         raw = request.get_data(cache=True)
         if len(raw) > MAX_BODY_BYTES:
             raise _Answer(413, "Request Too Long", "REQUEST_TOO_LARGE")
-        if body.get("security") and "sigv4" in body.get("components", {}).get("securitySchemes", {}):
-            _verify_sigv4(request, raw, self.region)
+        self._authorize(request, raw, body, operation, api_id, stage, path, context)
         integration = operation["x-amazon-apigateway-integration"]
         media = (request.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
         template = integration.get("requestTemplates", {}).get(media)
@@ -155,6 +172,24 @@ class RestApiServer:
         except TemplateFailed:
             raise _Answer(500, "Internal server error", "DEFAULT_5XX") from None
         return self._integrate(integration, start, context, params)
+
+    def _authorize(self, request: Request, raw: bytes, body: dict, operation: dict, api_id: str, stage: str,
+                   path: str, context: dict) -> None:
+        """The operation's security requirement (its own, else the API's): each scheme it names must pass."""
+        requirements = operation.get("security", body.get("security")) or []
+        schemes = body.get("components", {}).get("securitySchemes", {})
+        for name in (requirements[0] if requirements else {}):
+            scheme = schemes[name]
+            if scheme.get("x-amazon-apigateway-authtype") == "awsSigv4":
+                _verify_sigv4(request, raw, self.region)
+            elif "x-amazon-apigateway-authorizer" in scheme:
+                try:
+                    context["authorizer"] = self.authorizers.authorize(name, scheme, request.headers, api_id, stage,
+                                                                       request.method, path)
+                except Refused as refused:
+                    raise _Answer(refused.status, refused.message, refused.kind) from None
+            else:
+                raise NotImplementedError(f"localcloud does not emulate the security scheme {name!r}: {scheme}")
 
     def _validate_body(self, body: dict, operation: dict, text: str) -> None:
         reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
@@ -173,7 +208,7 @@ class RestApiServer:
         aws_request = AWSRequest(method="POST", url=self.sfn_endpoint + "/", data=request_body.encode(), headers={
             "X-Amz-Target": f"AWSStepFunctions.{action}", "Content-Type": "application/x-amz-json-1.0"})
         SigV4Auth(Credentials("localcloud", "localcloud"), "states", self.region).add_auth(aws_request)
-        timeout = int(integration.get("timeoutInMillis", 29000)) / 1000
+        timeout = min(int(integration.get("timeoutInMillis", 29000)), INTEGRATION_LIMIT_MS) / 1000
         try:
             reply = self._session.post(aws_request.url, data=aws_request.body, headers=dict(aws_request.headers),
                                        timeout=(5, timeout))
@@ -240,4 +275,19 @@ def provision_stage(mocks, name: str, inputs: dict):
                                      "executionArn": f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/{stage}"}
 
 
-PROVISIONERS = {"aws:apigateway/restApi:RestApi": provision_rest_api, "aws:apigateway/stage:Stage": provision_stage}
+def provision_method_settings(mocks, name: str, inputs: dict):
+    """Recorded for the server, which enforces their throttling (localcloud.api_throttle)."""
+    api_id, stage = inputs["restApi"], inputs["stageName"]
+    mocks.apis.method_settings.setdefault((api_id, stage), {})[inputs["methodPath"]] = inputs.get("settings") or {}
+    return f"{api_id}-{stage}-{inputs['methodPath']}", {}
+
+
+def provision_permission(mocks, name: str, inputs: dict):
+    """A statement of a function's resource policy, which the server checks before it invokes an authorizer."""
+    mocks.apis.permissions.append(dict(inputs))
+    return inputs.get("statementId") or f"{name}-{len(mocks.apis.permissions)}", {}
+
+
+PROVISIONERS = {"aws:apigateway/restApi:RestApi": provision_rest_api, "aws:apigateway/stage:Stage": provision_stage,
+                "aws:apigateway/methodSettings:MethodSettings": provision_method_settings,
+                "aws:lambda/permission:Permission": provision_permission}

@@ -30,10 +30,9 @@ INERT = {
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
     # Nothing fires on a schedule offline (run `python -m ops reconcile`), and no dashboard is drawn.
     "aws:scheduler/schedule:Schedule", "aws:cloudwatch/dashboard:Dashboard",
-    # The REST API's deployment is its body (served as deployed), the account's logging role is not needed to
-    # write access logs offline, and the stage's throttling is recorded, not enforced (localcloud/http_api.py).
+    # The REST API's deployment is its body (served as deployed), and the account's logging role is not needed to
+    # write access logs offline (the stage's method settings are provisioned: localcloud/http_api.py throttles).
     "aws:apigateway/deployment:Deployment", "aws:apigateway/account:Account",
-    "aws:apigateway/methodSettings:MethodSettings",
 }
 
 

@@ -3,17 +3,28 @@
 moto delivers stream records synchronously inside PutItem, ignores batch item failures and swallows errors, so
 localcloud polls the stream itself and applies the mapping's settings: batch size, partial batch failures
 (`batchItemFailures`: retry from the first failed record), bisect on function error, bounded retries, maximum
-record age, and the on-failure destination (an SQS message in the format Lambda sends).
+record age, and the on-failure destination (an SQS message in the format Lambda sends). Shards are processed in
+parallel, and within a shard up to the mapping's ParallelizationFactor batches at once, records of one partition
+key always in order in one lane, as Lambda does. A throttled invocation is retried until the records expire, not
+counted as an attempt (Lambda's rule for stream sources).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
+
+from botocore.exceptions import ClientError
+
+MAX_LANES = 64  # shards x parallelization factor processed at once, across mappings
+THROTTLE_BACKOFF_S = (0.1, 2.0)  # first and longest wait before invoking a throttled batch again
 
 
 @dataclass
@@ -27,6 +38,7 @@ class Mapping:
     max_record_age: int  # seconds, -1: unlimited
     report_item_failures: bool
     on_failure_arn: str | None
+    parallelization: int = 1  # concurrent batches per shard
     iterators: dict[str, str] = field(default_factory=dict)  # shard id -> next iterator
     pending: dict[str, list[dict]] = field(default_factory=dict)  # shard id -> records not yet done
 
@@ -36,7 +48,8 @@ class Mapping:
                    int(inputs.get("batchSize", 100)), bool(inputs.get("bisectBatchOnFunctionError", False)),
                    int(inputs.get("maximumRetryAttempts", -1)), int(inputs.get("maximumRecordAgeInSeconds", -1)),
                    "ReportBatchItemFailures" in inputs.get("functionResponseTypes", []),
-                   inputs.get("destinationConfig", {}).get("onFailure", {}).get("destinationArn"))
+                   inputs.get("destinationConfig", {}).get("onFailure", {}).get("destinationArn"),
+                   int(inputs.get("parallelizationFactor", 1)))
 
 
 @dataclass
@@ -46,6 +59,13 @@ class Delivery:
     failed_invocations: int = 0
     records_delivered: int = 0
     records_to_on_failure: int = 0
+    throttles: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, count in counts.items():
+                setattr(self, name, getattr(self, name) + count)
 
 
 def _lambda_record(record: dict, stream_arn: str) -> dict:
@@ -60,6 +80,23 @@ def _epoch(value: Any) -> float:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+def _sequence(record: dict) -> int:
+    return int(record["dynamodb"]["SequenceNumber"])
+
+
+def _lanes(records: list[dict], parallelization: int) -> list[list[dict]]:
+    """A shard's records split into at most `parallelization` lanes by partition key, each in stream order."""
+    if not records:
+        return []
+    if parallelization == 1:
+        return [list(records)]
+    lanes: list[list[dict]] = [[] for _ in range(parallelization)]
+    for record in records:
+        key = json.dumps(record["dynamodb"]["Keys"], sort_keys=True).encode()
+        lanes[zlib.crc32(key) % parallelization].append(record)
+    return [lane for lane in lanes if lane]
+
+
 class StreamPoller:
     def __init__(self, streams_client, invoke: Callable[[str, dict], tuple[dict | None, bool]],
                  send_to_queue: Callable[[str, str, dict], None]):
@@ -69,21 +106,42 @@ class StreamPoller:
         self.mappings: list[Mapping] = []
         self.delivery = Delivery()
         self.before_invoke: Callable[[list[dict]], None] | None = None  # test hook: inject faults per invocation
+        self._hook = threading.Lock()  # the hook sees the invocations one at a time, whatever the lanes
+        # Long-lived lane threads: a process started from a lane (a test hook restarting the database) dies with the
+        # thread that started it (PR_SET_PDEATHSIG, see localcloud/mariadb.py), so lanes must outlive one poll.
+        self._lanes = ThreadPoolExecutor(MAX_LANES, thread_name_prefix="stream-lane")
 
     def add(self, mapping: Mapping) -> None:
         self.mappings.append(mapping)
 
     def poll(self) -> int:
-        """Deliver every record available now; returns how many records were handled."""
+        """Deliver every record available now, the lanes in parallel; returns how many records were handled."""
         handled = 0
         for mapping in self.mappings:
             self._fetch(mapping)
-            for shard_id, pending in mapping.pending.items():
-                while pending:
-                    batch = pending[:mapping.batch_size]
-                    self._process(mapping, shard_id, batch, attempt=0)
-                    del pending[:len(batch)]
-                    handled += len(batch)
+            lanes = [(shard_id, lane) for shard_id, pending in mapping.pending.items()
+                     for lane in _lanes(pending, mapping.parallelization)]
+            try:
+                if len(lanes) == 1:
+                    handled += self._drain(mapping, *lanes[0])
+                elif lanes:
+                    handled += sum(self._lanes.map(lambda lane: self._drain(mapping, *lane), lanes))
+            finally:  # what a failure (the emulator stopping) left undelivered stays pending, in stream order
+                for shard_id in mapping.pending:
+                    mapping.pending[shard_id] = sorted((record for lane_shard, lane in lanes if lane_shard == shard_id
+                                                        for record in lane), key=_sequence)
+        return handled
+
+    def stop(self) -> None:
+        self._lanes.shutdown(wait=False, cancel_futures=True)
+
+    def _drain(self, mapping: Mapping, shard_id: str, lane: list[dict]) -> int:
+        handled = 0
+        while lane:
+            batch = lane[:mapping.batch_size]
+            self._process(mapping, shard_id, batch, attempt=0)
+            del lane[:len(batch)]
+            handled += len(batch)
         return handled
 
     def _fetch(self, mapping: Mapping) -> None:
@@ -109,6 +167,7 @@ class StreamPoller:
 
     def _process(self, mapping: Mapping, shard_id: str, batch: list[dict], attempt: int) -> None:
         """Invoke until the batch succeeds; bisect, retry and finally hand failures to the on-failure queue."""
+        wait = THROTTLE_BACKOFF_S[0]
         while batch:
             expired = self._expired(mapping, batch)
             if expired:
@@ -116,15 +175,24 @@ class StreamPoller:
                 batch = [r for r in batch if r not in expired]
                 continue
             if self.before_invoke:
-                self.before_invoke(batch)
-            response, function_error = self.invoke(mapping.function_arn, {"Records": batch})
-            self.delivery.invocations += 1
+                with self._hook:
+                    self.before_invoke(batch)
+            try:
+                response, function_error = self.invoke(mapping.function_arn, {"Records": batch})
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TooManyRequestsException":
+                    raise
+                self.delivery.add(throttles=1)
+                time.sleep(wait)
+                wait = min(wait * 2, THROTTLE_BACKOFF_S[1])
+                continue
+            wait = THROTTLE_BACKOFF_S[0]
+            self.delivery.add(invocations=1)
             failed_from = self._first_failure(mapping, batch, response, function_error)
             if failed_from is None:
-                self.delivery.records_delivered += len(batch)
+                self.delivery.add(records_delivered=len(batch))
                 return
-            self.delivery.failed_invocations += 1
-            self.delivery.records_delivered += failed_from
+            self.delivery.add(failed_invocations=1, records_delivered=failed_from)
             batch = batch[failed_from:]  # records before the first failure are checkpointed
             if 0 <= mapping.max_retries <= attempt:
                 self._on_failure(mapping, shard_id, batch, "RetryAttemptsExhausted", attempt + 1)
@@ -152,7 +220,7 @@ class StreamPoller:
 
     def _on_failure(self, mapping: Mapping, shard_id: str, records: list[dict], condition: str,
                     invocations: int) -> None:
-        self.delivery.records_to_on_failure += len(records)
+        self.delivery.add(records_to_on_failure=len(records))
         if not mapping.on_failure_arn:
             return
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -10,6 +10,8 @@ lets them through), which the runtime sends to the function's CloudWatch Logs st
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.metadata
 import json
 import math
 import os
@@ -55,6 +57,59 @@ def _emulate_iam_database_auth() -> None:
     rds_token.auth_token = auth_token
 
 
+def _elf_machine(path: str) -> int | None:
+    """The machine an ELF file is built for (None: not ELF)."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(20)
+    except OSError:
+        return None
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    return int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
+
+
+class _HostBuild:
+    """Finds the named top-level packages in the host's environment only (a meta path finder)."""
+
+    def __init__(self, names: set[str], path: list[str]):
+        self.names, self.path = names, path
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in self.names:
+            return importlib.machinery.PathFinder.find_spec(fullname, self.path)
+        return None
+
+
+def _use_host_builds_of_foreign_binaries() -> None:
+    """The layer is built for Lambda (arm64, CPython 3.12): a package with extension modules this machine cannot load
+    (cryptography's, for aarch64) is imported from localcloud's own environment instead, only when that holds the
+    same version of the same distribution (otherwise the layer's copy stays, and fails as it would)."""
+    layer_paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    host_path = [p for p in sys.path if p and p not in layer_paths]
+    host_machine = _elf_machine(sys.executable)
+    names = set()
+    for entry in layer_paths:
+        foreign = set()
+        for root, _, files in os.walk(entry):
+            for file in files:
+                if file.endswith(".so") and _elf_machine(os.path.join(root, file)) not in (None, host_machine):
+                    foreign.add(os.path.relpath(os.path.join(root, file), entry).split(os.sep)[0].split(".")[0])
+        if not foreign:
+            continue
+        for distribution in importlib.metadata.distributions(path=[entry]):
+            owned = {str(f).split("/")[0].split(".")[0] for f in distribution.files or ()} & foreign
+            name, version = distribution.metadata["Name"], distribution.version
+            try:
+                host_version = next(d.version for d in importlib.metadata.distributions(name=name, path=host_path))
+            except StopIteration:
+                continue
+            if owned and host_version == version:
+                names |= owned
+    if names:
+        sys.meta_path.insert(0, _HostBuild(names, host_path))
+
+
 def _platform(kind: str, request_id: str, seconds: float | None = None) -> None:
     """Lambda's own lines around an invocation, in the function's log format (JSON: only at system level INFO or
     DEBUG, which is where platform.start, platform.runtimeDone and platform.report belong)."""
@@ -94,6 +149,7 @@ def main() -> None:
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything the function prints lands in its log, not in the protocol
     _emulate_iam_database_auth()
+    _use_host_builds_of_foreign_binaries()
     module_name, function_name = os.environ["_HANDLER"].rsplit(".", 1)
     try:
         handler, init_error = getattr(importlib.import_module(module_name), function_name), None

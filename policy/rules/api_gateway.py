@@ -1,5 +1,6 @@
-"""API Gateway REST APIs (the HTTP API): every operation requires authorization, every stage is throttled, and
-every stage writes access logs. A stack that means to allow anonymous calls (httpApiAuthorization none) sets
+"""API Gateway REST APIs (the HTTP API): every operation requires authorization (SigV4, or an authorizer: the
+stack's JWT Lambda authorizer, or a Cognito user pool; an API key alone identifies, it does not authorize), every
+stage is throttled, and every stage writes access logs. A stack that means to allow anonymous calls (httpApiAuthorization none) sets
 `api-authorization-required` to advisory in its pack config: the pack still reports each anonymous operation."""
 
 from __future__ import annotations
@@ -16,10 +17,29 @@ METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "x-amazon-apigateway-any-method"}
 
 
+AUTHORIZER_TYPES = {"token": "authorizerUri", "request": "authorizerUri", "cognito_user_pools": "providerARNs"}
+
+
+def _authorizes(scheme: object) -> bool:
+    """A security scheme API Gateway enforces as authorization: SigV4, or an authorizer that names its function or
+    user pools."""
+    if not isinstance(scheme, Mapping):
+        return False
+    if scheme.get("x-amazon-apigateway-authtype") == "awsSigv4":
+        return True
+    authorizer = scheme.get("x-amazon-apigateway-authorizer")
+    if not isinstance(authorizer, Mapping):
+        return False
+    needed = AUTHORIZER_TYPES.get(str(authorizer.get("type", "")).lower())
+    return needed is not None and bool(authorizer.get(needed))
+
+
 def _anonymous_operations(body: dict) -> list[str]:
-    """The body's operations that no security requirement covers (an empty list or object allows anyone)."""
+    """The body's operations that no authorizing security requirement covers (an empty list or object allows
+    anyone, and so does a requirement of an API key only)."""
     default = body.get("security") or []
-    schemes = set((body.get("components") or {}).get("securitySchemes") or {})
+    declared = (body.get("components") or {}).get("securitySchemes") or {}
+    schemes = {name for name, scheme in declared.items() if _authorizes(scheme)}
     found = []
     for path, operations in (body.get("paths") or {}).items():
         for method, operation in (operations or {}).items():
@@ -32,7 +52,8 @@ def _anonymous_operations(body: dict) -> list[str]:
 
 
 @resource_policy("api-authorization-required",
-                 "API Gateway REST API operations require authorization (SigV4 or an authorizer): no anonymous "
+                 "API Gateway REST API operations require authorization (SigV4, or a Lambda or Cognito "
+                 "authorizer such as the stack's JWT authorizer): no anonymous "
                  "access unless the stack's pack config makes this advisory.", {REST_API, METHOD})
 def authorization_required(args, report_violation):
     if args.resource_type == METHOD:
@@ -51,8 +72,9 @@ def authorization_required(args, report_violation):
     if anonymous:
         report_violation(f"REST API '{args.name}' allows anonymous calls to {', '.join(anonymous[:5])}"
                          f"{' and more' if len(anonymous) > 5 else ''}: require SigV4 (a sigv4 security scheme "
-                         "with x-amazon-apigateway-authtype awsSigv4) on every operation, i.e. set the stack's "
-                         "httpApiAuthorization to iam.")
+                         "with x-amazon-apigateway-authtype awsSigv4) or an authorizer (x-amazon-apigateway-authorizer"
+                         " naming its function) on every operation, i.e. set the stack's httpApiAuthorization to iam "
+                         "or jwt.")
 
 
 @resource_policy("api-access-logs", "API Gateway stages write access logs (a destination and a format with the "

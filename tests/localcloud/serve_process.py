@@ -27,10 +27,12 @@ def _event(line: str) -> dict | None:
 
 
 class Serve:
-    """A `serve` process whose temporary data goes under `tmp` (TMPDIR); stdout and stderr are collected."""
+    """A `serve` process whose temporary data goes under `tmp` (TMPDIR); stdout and stderr are collected.
+    `config`: stack settings for this run (`serve --config KEY=VALUE`); `env`: more environment variables."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, config: dict[str, str] | None = None, env: dict[str, str] | None = None):
         self.tmp = tmp
+        self.config, self.env = dict(config or {}), dict(env or {})
         self.stacks = tmp.parent / f"{tmp.name}-stacks.txt"
         self.tries = 0
         self._spawn()
@@ -42,9 +44,10 @@ class Serve:
         self.endpoint = f"http://127.0.0.1:{port}"
         launcher = (f"import faulthandler, runpy, signal; faulthandler.register(signal.SIGUSR1, all_threads=True, "
                     f"file=open({str(self.stacks)!r}, 'w')); runpy.run_module('localcloud', run_name='__main__')")
-        self.process = subprocess.Popen([sys.executable, "-c", launcher, "serve", "--port", str(port)], cwd=ROOT,
-                                        env={**os.environ, "TMPDIR": str(self.tmp)}, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
+        settings = [f"--config={key}={value}" for key, value in self.config.items()]
+        self.process = subprocess.Popen([sys.executable, "-c", launcher, "serve", "--port", str(port), *settings],
+                                        cwd=ROOT, env={**os.environ, **self.env, "TMPDIR": str(self.tmp)},
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.out: list[str] = []
         self.err: list[str] = []
         for stream, lines in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
@@ -101,10 +104,10 @@ class Serve:
 
 
 @contextlib.contextmanager
-def serving(tmp: Path):
+def serving(tmp: Path, config: dict[str, str] | None = None, env: dict[str, str] | None = None):
     """A ready `serve` on a free port (a deploy takes several seconds: one per test module), stopped with Ctrl-C
     at the end, which must exit 0."""
-    serve = Serve(tmp)
+    serve = Serve(tmp, config, env)
     try:
         serve.wait_for("ready on")
         yield serve

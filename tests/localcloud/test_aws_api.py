@@ -289,6 +289,8 @@ NOT_CONFIGURATION = {  # provisioned types that are no configurable AWS resource
     "aws:rds/parameterGroup:ParameterGroup": "its parameters are applied to the local MariaDB (SET GLOBAL)",
     "aws:apigateway/restApi:RestApi": "served by localcloud/http_api.py, not by moto's API Gateway",
     "aws:apigateway/stage:Stage": "served by localcloud/http_api.py, not by moto's API Gateway",
+    "aws:apigateway/methodSettings:MethodSettings": "its throttling is enforced by localcloud/api_throttle.py",
+    "aws:lambda/permission:Permission": "recorded: the API invokes its authorizer only with it (api_authorizer.py)",
 }
 
 

@@ -130,9 +130,10 @@ def test_a_rule_target_that_cannot_be_started_sends_the_event_to_the_target_dlq(
 def test_functions_run_their_deployed_archives(cloud):
     send(cloud, [create(unique("archive"), ("a-item", 1))])  # the projector's environment exists once it ran
     function = cloud.program.one("aws:lambda/function:Function", "projector-function")
-    code = cloud.runtime.root / "functions" / function.state["name"] / "code"
+    [unpacked] = (cloud.runtime.root / "functions" / function.state["name"]).iterdir()  # one code version
+    code = unpacked / "code"
     assert (code / "projector" / "handler.py").is_file() and not (code / "get_order").exists()
-    layer = cloud.runtime.root / "functions" / function.state["name"] / "layer-0" / "python"
+    layer = unpacked / "layer-0" / "python"
     assert (layer / "aws_lambda_powertools").is_dir() and (layer / "pymysql").is_dir()
 
 

@@ -163,3 +163,35 @@ def test_a_misspelt_setting_fails_as_the_cli_fails_it():
 def test_the_program_fails_with_the_settings_message():
     with pytest.raises(SettingsError, match="cqrs-orders:stateMachineLogLevel = 'LOUD'"):
         run_program("dev", config_overrides={"cqrs-orders:stateMachineLogLevel": "LOUD"})
+
+
+JWT = {"httpApiAuthorization": "jwt", "httpApiJwtIssuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+       "httpApiJwtAudience": "app-client-1"}
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"httpApiAuthorization": "oauth"}, "cqrs-orders:httpApiAuthorization = 'oauth': expected iam (SigV4-signed "
+                                        "requests), jwt (a bearer token of httpApiJwtIssuer for httpApiJwtAudience) or none"),
+    (JWT | {"httpApiJwtIssuer": ""}, "cqrs-orders:httpApiJwtIssuer = '': required with httpApiAuthorization jwt"),
+    (JWT | {"httpApiJwtAudience": ""}, "cqrs-orders:httpApiJwtAudience = '': required with httpApiAuthorization jwt"),
+    (JWT | {"httpApiJwtIssuer": "http://login.example.com"},
+     "cqrs-orders:httpApiJwtIssuer = 'http://login.example.com': expected the issuer's https URL"),
+    (JWT | {"httpApiJwtIssuer": "login.example.com"}, "httpApiJwtIssuer = 'login.example.com': expected the issuer's"),
+    (JWT | {"httpApiJwtIssuer": "https://login.example.com/?tenant=1"}, "expected the issuer's https URL"),
+    (JWT | {"httpApiJwtAudience": "two words"},
+     "cqrs-orders:httpApiJwtAudience = 'two words': expected the audience the tokens must name in their aud claim"),
+    ({"httpApiJwtIssuer": "https://login.example.com"},
+     "cqrs-orders:httpApiJwtIssuer = 'https://login.example.com': only with httpApiAuthorization jwt (it is iam)"),
+])
+def test_jwt_settings_name_the_key_and_what_is_allowed(changes, message):
+    with pytest.raises(SettingsError, match=None) as raised:
+        parse_settings(raw(**changes))
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("issuer", ["https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+                                    "https://tenant.auth0.com/", "http://127.0.0.1:8080", "http://localhost:9000/idp"])
+def test_jwt_is_accepted_with_an_https_or_loopback_issuer_and_an_audience(issuer):
+    settings = parse_settings(raw(**(JWT | {"httpApiJwtIssuer": issuer})))
+    assert (settings.httpApiAuthorization, settings.httpApiJwtIssuer, settings.httpApiJwtAudience) == \
+        ("jwt", issuer, "app-client-1")
