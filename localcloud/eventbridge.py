@@ -1,12 +1,13 @@
 """EventBridge delivery as on AWS, over moto's buses and rules.
 
 moto cannot deliver to a Step Functions target (it raises NotImplementedError), and builds the envelope per
-rule. `install()` replaces `EventsBackend.put_events` with one that checks the request as AWS does (1 to 10
+rule (and in a form its other targets fail on). `install()` replaces `EventsBackend.put_events` with one that checks the request as AWS does (1 to 10
 entries, at most 256 KB in all), validates each entry, builds one envelope (with an ISO-8601 `time`), records it
 in the journal (every event published on a bus, in order) and answers at once: delivery is asynchronous, as on
 AWS. A delivery thread then hands each event, in order, to every matching rule's targets: a state machine target
 starts an execution with the whole envelope as input, retried per the target's retry policy (a client error is
-not retried, as on AWS) and then sent to its dead-letter queue; other targets go to moto.
+not retried, as on AWS) and then sent to its dead-letter queue; a standard SQS queue receives the event as JSON, as
+a subscriber reads it on AWS; other targets go to moto.
 """
 
 from __future__ import annotations
@@ -111,6 +112,13 @@ def check_request(entries: list[dict]) -> None:
         raise ValidationException("Total size of the entries in the request is over the limit.")
 
 
+def _plain_queue(target: dict) -> bool:
+    """A standard SQS queue target without input transformation, which localcloud delivers itself."""
+    arn = parse_arn(target["Arn"])
+    return arn.service == "sqs" and not arn.resource_id.endswith(".fifo") and not target.get("InputPath") \
+        and not target.get("InputTransformer")
+
+
 def _client_error(failure: Exception) -> bool:
     """A 4xx answer other than throttling (e.g. a ValidationException), which EventBridge does not retry."""
     if not isinstance(failure, ClientError):
@@ -196,14 +204,19 @@ class EventBridge:
     def _deliver(self, rule, envelope: dict) -> None:
         others = []
         for target in rule.targets:
-            if parse_arn(target["Arn"]).service == "states":
+            arn = parse_arn(target["Arn"])
+            if arn.service == "states":
                 self._to_state_machine(rule, target, envelope)
+            elif _plain_queue(target):  # a subscriber's queue: the event as JSON (or the target's constant Input)
+                self.send_to_queue(target["Arn"], target.get("Input") or json.dumps(envelope), {})
             else:
                 others.append(target)
-        if others:
+        if others:  # moto's delivery wants its own form of the event: epoch time and an ingestion time
             delegate = copy.copy(rule)
             delegate.targets = others
-            delegate.send_to_targets(envelope)
+            delegate.send_to_targets({**copy.deepcopy(envelope), "ingestion-time": time.time(),
+                                      "time": datetime.fromisoformat(envelope["time"].replace("Z", "+00:00"))
+                                     .timestamp()})
 
     def _to_state_machine(self, rule, target: dict, envelope: dict) -> None:
         attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185))

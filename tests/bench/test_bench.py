@@ -251,3 +251,16 @@ def test_hot_items(capsys):
         assert figures[streams]["orders_per_s"] > 0 and figures[streams]["batch_p99_ms"] > 0
         assert figures[streams]["deadlocks"] >= 0 and figures[streams]["lock_wait_timeouts"] >= 0  # may be none
     assert figures["2"]["vs_one_stream"] > 0
+
+
+def test_load(capsys):
+    from bench import load
+
+    returned = load.run(orders=60, producers=4, items=10)  # raises unless every check holds (see bench/load.py)
+    figures = last_json_line(capsys)
+    assert figures.pop("benchmark") == "load" and figures == returned
+    assert (figures["orders"], figures["producers"], figures["stream_shards"]) == (60, 4, 2)
+    assert figures["queries"] >= 2 * 60 // load.BATCH and figures["items_checked"] <= 10
+    assert figures["reconcile"]["drift"] == 0 and figures["reconcile"]["readModelOrders"] == 60
+    assert_positive({key: figures[key] for key in ("events_per_s", "commands_per_s", "command_to_response",
+                                                   "command_to_visible")})

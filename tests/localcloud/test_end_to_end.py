@@ -153,3 +153,24 @@ def test_inert_resources_are_listed_and_everything_else_is_emulated(cloud):
     emulated = {p.type for p in cloud.mocks.provisioned if not p.inert}
     assert {"aws:sfn/stateMachine:StateMachine", "aws:lambda/function:Function", "aws:rds/cluster:Cluster",
             "aws:lambda/invocation:Invocation"} <= emulated
+
+
+def test_a_subscriber_queue_receives_each_answer_as_published(cloud):
+    bus = cloud.outputs["EventBusName"]
+    sqs, events = cloud.clients["sqs"], cloud.clients["events"]
+    url = sqs.create_queue(QueueName=unique("subscriber"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = unique("answers")
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(
+        {"source": ["orderPipeline"], "detail-type": ["orderCommandResponse", "orderQueryResponse"]}))
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "subscriber", "Arn": arn}])
+    try:
+        order = unique("subscribed")
+        send(cloud, [create(order, ("s-item", 1))], [query({"query": "getOrder", "orderId": order})])
+        published = [e for e in cloud.published() if order in json.dumps(e["detail"])]
+        received = [json.loads(m["Body"]) for m in cloud.queue_messages(url)]
+        assert len(published) == 2 and sorted(received, key=lambda e: e["id"]) == \
+            sorted(published, key=lambda e: e["id"])  # the event as published: ISO time, no moto-only fields
+    finally:
+        events.remove_targets(Rule=rule, EventBusName=bus, Ids=["subscriber"])
+        events.delete_rule(Name=rule, EventBusName=bus)
