@@ -172,10 +172,10 @@ def command_serve(args) -> int:
         delivery.start()
         shown = 0
         while True:  # print what the system publishes, as it publishes it
-            published = cloud.published()
-            for event in published[shown:]:
+            journal = cloud.journal_length  # only the new events: the journal grows with every event
+            for event in cloud.published(since=shown, until=journal):
                 _print_event(event)
-            shown = len(published)
+            shown = journal
             if _STOPPING.signal is not None:  # the handler's exception was lost (see LocalCloud._checkpoint)
                 raise Interrupted()
             time.sleep(0.2)

@@ -247,10 +247,16 @@ class LocalCloud:
             if self.poller.poll() == 0 and self.bridge.idle and not self._running():
                 return
 
-    def published(self) -> list[dict]:
-        """Every event the system itself published on the bus, in publication order."""
+    def published(self, since: int = 0, until: int | None = None) -> list[dict]:
+        """The events the system itself published on the bus, in publication order, between journal positions
+        `since` and `until` (serve prints them as they come: see journal_length)."""
         return [{k: v for k, v in event.items() if k != "event-bus-name"}
-                for event in self.bridge.journal if event["id"] not in self.inbound_ids]
+                for event in self.bridge.journal[since:until] if event["id"] not in self.inbound_ids]
+
+    @property
+    def journal_length(self) -> int:
+        """How many events the bus has accepted so far (a position for `published(since=...)`)."""
+        return len(self.bridge.journal)
 
     def execution_statuses(self) -> list[str]:
         return [self.describe_execution(arn)["status"] for arn in self.executions]
