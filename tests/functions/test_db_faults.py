@@ -185,9 +185,10 @@ def test_a_lock_wait_timeout_is_run_again_on_the_same_connection(migrated, maria
         with holder.cursor() as cursor:
             cursor.execute("START TRANSACTION")
             cursor.execute("SELECT * FROM item_totals WHERE item_id = 'fault' FOR UPDATE")
-        later(1.5, holder.commit)
+        committer = later(1.5, holder.commit)
         database.transaction(lambda cursor: cursor.execute(
             "UPDATE item_totals SET total_ordered = total_ordered + 1 WHERE item_id = 'fault'"))
+        committer.join()  # the holder's connection is the committer's until its COMMIT was answered
         assert 1205 in seen and thread_id(database) == before
         assert query(holder, "SELECT total_ordered FROM item_totals WHERE item_id = 'fault'") == [(2,)]
     finally:
