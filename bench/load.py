@@ -180,7 +180,7 @@ class Producer:
                 raise RuntimeError(f"{sales} was not answered 200")
 
 
-def _totals(producer: Producer, serve: Serve, answers: Answers) -> dict[str, int]:
+def _totals(producer: Producer) -> dict[str, int]:
     """Every item's total through itemsSalesReport, all pages."""
     totals, token = {}, None
     while True:
@@ -232,7 +232,7 @@ def run(orders: int, producers: int, items: int, shards: int = 2) -> dict:
 
 
 def _check(serve: Serve, answers: Answers, team: list[Producer], orders: int) -> dict:
-    totals = _totals(team[0], serve, answers)
+    totals = _totals(team[0])
     expected = sum((p.lines for p in team), Counter())
     if totals != dict(expected):
         wrong = {item: (totals.get(item), expected.get(item)) for item in set(totals) | set(expected)

@@ -278,13 +278,7 @@ class LocalCloud:
         return messages
 
     def read_model(self, sql: str, args: tuple = ()) -> list[tuple]:
-        connection = self.database.root_connection("orders")
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, args)
-                return list(cursor.fetchall())
-        finally:
-            connection.close()
+        return self.database.query(sql, args, "orders")
 
     # -- callbacks from the emulated services ----------------------------------------------------------------
 

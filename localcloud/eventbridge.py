@@ -112,9 +112,8 @@ def check_request(entries: list[dict]) -> None:
         raise ValidationException("Total size of the entries in the request is over the limit.")
 
 
-def _plain_queue(target: dict) -> bool:
+def _plain_queue(arn, target: dict) -> bool:
     """A standard SQS queue target without input transformation, which localcloud delivers itself."""
-    arn = parse_arn(target["Arn"])
     return arn.service == "sqs" and not arn.resource_id.endswith(".fifo") and not target.get("InputPath") \
         and not target.get("InputTransformer")
 
@@ -207,7 +206,7 @@ class EventBridge:
             arn = parse_arn(target["Arn"])
             if arn.service == "states":
                 self._to_state_machine(rule, target, envelope)
-            elif _plain_queue(target):  # a subscriber's queue: the event as JSON (or the target's constant Input)
+            elif _plain_queue(arn, target):  # a subscriber's queue: the event as JSON (or the target's constant Input)
                 self.send_to_queue(target["Arn"], target.get("Input") or json.dumps(envelope), {})
             else:
                 others.append(target)

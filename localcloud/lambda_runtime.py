@@ -182,6 +182,7 @@ class LambdaRuntime:
         self.stopped = False  # once stopped, no environment starts again (work still in flight is refused)
         self._changed = threading.Condition()  # an environment was released, or the runtime stopped
         self._unpacked: dict[str, list[Path]] = {}  # code SHA-256 -> [code folder, layer folders...]
+        self._unpacking = threading.Lock()
 
     def peak_concurrency(self, function_name: str) -> int:
         """The most invocations of the function that ran at once."""
@@ -191,23 +192,28 @@ class LambdaRuntime:
     def _acquire(self, function: LambdaFunction) -> _Environment:
         reserved = function.reserved_concurrency
         limit = self.max_environments if reserved is None else min(self.max_environments, int(reserved))
-        with self._changed:
-            pool = self.pools[function.function_name]
-            while True:
-                if self.stopped:
-                    raise RuntimeError("localcloud is stopping: no new execution environment")
-                if reserved is not None and pool.busy >= int(reserved):
-                    raise Throttled(function.function_name)
-                while pool.idle:
-                    environment = pool.idle.pop()
-                    if environment.alive and environment.code_sha == function.code_sha_256:
+        retired: list[_Environment] = []  # stopped once the lock is released: stopping waits for the process
+        try:
+            with self._changed:
+                pool = self.pools[function.function_name]
+                while True:
+                    if self.stopped:
+                        raise RuntimeError("localcloud is stopping: no new execution environment")
+                    if reserved is not None and pool.busy >= int(reserved):
+                        raise Throttled(function.function_name)
+                    while pool.idle:
+                        environment = pool.idle.pop()
+                        if environment.alive and environment.code_sha == function.code_sha_256:
+                            pool.take()
+                            return environment
+                        retired.append(environment)  # its process died, or the function's code changed since
+                    if pool.busy < limit:
                         pool.take()
-                        return environment
-                    environment.stop()  # its process died, or the function's code changed since
-                if pool.busy < limit:
-                    pool.take()
-                    break
-                self._changed.wait()  # localcloud's own cap (not AWS's): wait for an environment
+                        break
+                    self._changed.wait()  # localcloud's own cap (not AWS's): wait for an environment
+        finally:
+            for environment in retired:
+                environment.stop()
         try:
             environment = self._start_environment(function)
         except BaseException:
@@ -217,14 +223,13 @@ class LambdaRuntime:
 
     def _release(self, function: LambdaFunction, environment: _Environment | None) -> None:
         with self._changed:
-            pool = self.pools[function.function_name]
-            pool.busy -= 1
-            if environment is not None:
-                if environment.alive and not self.stopped:
-                    pool.idle.append(environment)
-                else:
-                    environment.stop()
+            self.pools[function.function_name].busy -= 1
+            kept = environment is not None and environment.alive and not self.stopped
+            if kept:
+                self.pools[function.function_name].idle.append(environment)
             self._changed.notify_all()
+        if environment is not None and not kept:
+            environment.stop()
 
     def _start_environment(self, function: LambdaFunction) -> _Environment:
         env = dict(self.base_env)
@@ -235,14 +240,16 @@ class LambdaRuntime:
         environment = _Environment(function, paths[0], paths, env)
         with self._changed:
             self.started.append(environment)
-            if self.stopped:  # stopped while it started: it must not outlive the runtime
-                environment.stop()
-                raise RuntimeError("localcloud is stopping: no new execution environment")
+            stopped = self.stopped
+        if stopped:  # stopped while it started: it must not outlive the runtime
+            environment.stop()
+            raise RuntimeError("localcloud is stopping: no new execution environment")
         return environment
 
     def _code(self, function: LambdaFunction) -> list[Path]:
-        """The function's archive and layers, unpacked once per code version (read by all its environments)."""
-        with self._changed:
+        """The function's archive and layers, unpacked once per code version (read by all its environments).
+        Under a lock of its own: unpacking a layer takes a while, and invocations of other functions go on."""
+        with self._unpacking:
             if function.code_sha_256 not in self._unpacked:
                 root = self.root / "functions" / function.function_name / uuid.uuid4().hex[:8]
                 _unpack(function.code_bytes, root / "code")

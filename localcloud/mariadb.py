@@ -165,10 +165,15 @@ class MariaDB:
         )
 
     def execute(self, sql: str, args: tuple = ()) -> None:
-        connection = self.root_connection()
+        self.query(sql, args)
+
+    def query(self, sql: str, args: tuple = (), database: str | None = None) -> list[tuple]:
+        """One statement as root, on a connection of its own; its rows."""
+        connection = self.root_connection(database)
         try:
             with connection.cursor() as cursor:
                 cursor.execute(sql, args)
+                return list(cursor.fetchall())
         finally:
             connection.close()
 

@@ -122,10 +122,7 @@ class StreamPoller:
             lanes = [(shard_id, lane) for shard_id, pending in mapping.pending.items()
                      for lane in _lanes(pending, mapping.parallelization)]
             try:
-                if len(lanes) == 1:
-                    handled += self._drain(mapping, *lanes[0])
-                elif lanes:
-                    handled += sum(self._lanes.map(lambda lane: self._drain(mapping, *lane), lanes))
+                handled += sum(self._lanes.map(lambda lane: self._drain(mapping, *lane), lanes))
             finally:  # what a failure (the emulator stopping) left undelivered stays pending, in stream order
                 for shard_id in mapping.pending:
                     mapping.pending[shard_id] = sorted((record for lane_shard, lane in lanes if lane_shard == shard_id

@@ -87,7 +87,7 @@ def world(aws, databases, mariadb):
     make, connect = databases
     name = make()
     world = OrdersWorld(aws, projector=connect(name, "cqrs_projector"), ops=connect(name, "cqrs_ops"),
-                        root=lambda: mariadb.root_connection(name), make_database=make,
+                        sql=lambda statement, args=(): mariadb.query(statement, args, name), make_database=make,
                         connect_ops=lambda database=name: connect(database, "cqrs_ops"))
     yield world
     world.close()

@@ -26,8 +26,9 @@ def item(order_id: str, items: list[tuple[str, int]], when: datetime, version: i
 
 
 class OrdersWorld:
-    def __init__(self, clients: dict, projector, ops, root, make_database, connect_ops):
-        self.clients, self.projector, self.ops, self.root = clients, projector, ops, root
+    def __init__(self, clients: dict, projector, ops, sql, make_database, connect_ops):
+        self.clients, self.projector, self.ops = clients, projector, ops
+        self.sql = sql  # (statement, args=()) -> rows: as root, in the read model's database
         self.make_database = make_database  # () -> the name of a fresh migrated read model
         self.connect_ops = connect_ops  # (database name = the system's) -> the ops user's Database on it
         self.table_name = f"orders-{uuid.uuid4().hex[:8]}"
@@ -131,15 +132,6 @@ class OrdersWorld:
     def snapshot(self) -> dict[str, list[tuple]]:
         """The system's read model, row for row (tombstones of orders the table no longer holds left out)."""
         return self.ops.read(_snapshot)
-
-    def sql(self, statement: str, args: tuple = ()) -> list[tuple]:
-        connection = self.root()
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(statement, args)
-                return list(cursor.fetchall())
-        finally:
-            connection.close()
 
     def close(self) -> None:
         pass
