@@ -4,7 +4,7 @@ each record in a transaction of its own, so that a record the database rejects f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pymysql
 
@@ -21,8 +21,7 @@ PROJECTOR_SESSION = ("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",)
 _DATABASE_FAILURES = (pymysql.MySQLError, InconsistentReadModel)
 
 
-@dataclass(frozen=True)
-class RecordOutcome:
+class RecordOutcome(NamedTuple):
     # APPLIED; STALE: the read model or a later record of the same batch has this version or a newer one; FAILED
     status: str
     order_id: str | None = None

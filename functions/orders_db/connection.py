@@ -16,9 +16,8 @@ import os
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import pymysql
 from pymysql.cursors import Cursor
@@ -63,8 +62,7 @@ def auth_token(host: str, port: int, user: str) -> str:
     return rds_token.auth_token(host, port, user, os.environ["AWS_REGION"], rds_token.Credentials.from_env())
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     host: str
     port: int
     database: str

@@ -13,7 +13,7 @@ MariaDB; the server codes below are what MySQL 8 and Aurora send first, where th
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pymysql
 
@@ -26,8 +26,7 @@ _AUTO_PAUSE = "Aurora user guide, aurora-serverless-v2-auto-pause.html (connecti
 _FAILOVER = "AWS re:Post aurora-mysql-db-cluser-read-only-error (writes reaching the old writer after a failover)"
 
 
-@dataclass(frozen=True)
-class KnownError:
+class KnownError(NamedTuple):
     name: str
     action: str
     meaning: str
@@ -71,6 +70,7 @@ ERRORS: dict[int, KnownError] = {
     1213: KnownError("ER_LOCK_DEADLOCK", RETRY, "deadlock victim: the transaction was rolled back", _MYSQL),
 }
 ACCESS_DENIED = 1045
+DUPLICATE_KEY = 1062  # ER_DUP_ENTRY (_MYSQL, _MARIADB): about the data, not retried; the projector relies on it
 
 
 def error_code(error: BaseException) -> int:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NamedTuple
 from urllib.parse import quote
 
 EXPIRES_S = 900  # the longest RDS accepts
@@ -21,8 +21,7 @@ class MissingCredentials(RuntimeError):
     """No AWS credentials in the environment (Lambda always sets them)."""
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     access_key: str
     secret_key: str
     session_token: str | None = None

@@ -12,13 +12,8 @@ whatever their versions. The rebuild gives table items the label of the table's 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from decimal import Decimal
-
-# boto3's TypeDeserializer as Powertools vendors it: the same conversions without importing boto3, which would
-# add about a third of a second to every cold start of the projector.
-from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
+from typing import NamedTuple
 
 CREATED = "orderCreated"
 CANCELLED = "orderCancelled"
@@ -31,15 +26,22 @@ MIN_YEAR = 1000  # DATETIME starts at 1000-01-01
 MAX_EPOCH_LENGTH = 64  # orders.stream_epoch
 UNKNOWN_EPOCH = ""  # rows projected before epochs were recorded, and records that name no stream
 
-_deserializer = TypeDeserializer()
+
+@functools.cache
+def _deserializer():
+    """boto3's TypeDeserializer as Powertools vendors it: the same conversions without importing boto3 (a third of
+    a second of every cold start). Imported when first needed: `_deserialize` reads what the workflow writes
+    without it, so the projector's cold start does not pay for it (nor for `decimal`, which it imports)."""
+    from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
+
+    return TypeDeserializer()
 
 
 class PoisonRecord(ValueError):
     """The record cannot be applied however often it is retried."""
 
 
-@dataclass(frozen=True)
-class OrderChange:
+class OrderChange(NamedTuple):
     order_id: str
     version: int
     status: str  # CREATED, CANCELLED or REMOVED
@@ -52,8 +54,7 @@ class OrderChange:
         return Revision(self.epoch, self.version, self.status == REMOVED)
 
 
-@dataclass(frozen=True)
-class Revision:
+class Revision(NamedTuple):
     """Where a change stands in the history of one order id: by epoch (table incarnation), then by version; a
     removal outranks the version it removed, not the next one."""
 
@@ -88,7 +89,7 @@ def parse_record(record: dict) -> OrderChange:
         raise PoisonRecord(f"{event_name} record without {image_name} (the stream must be NEW_AND_OLD_IMAGES)")
     change = parse_image(image, stream_epoch(record.get("eventSourceARN")), image_name)
     if event_name == "REMOVE":
-        return replace(change, status=REMOVED, items=())
+        return change._replace(status=REMOVED, items=())
     return change
 
 
@@ -104,7 +105,7 @@ def parse_image(image: dict, epoch: str, what: str = "item") -> OrderChange:
 
 
 def _deserialize(value: object) -> object:
-    """`_deserializer.deserialize(value)`, about twice as fast for what the table holds: single-type strings,
+    """`_deserializer().deserialize(value)`, about twice as fast for what the table holds: single-type strings,
     lists, maps and whole numbers of up to nine digits (as int, equal to the Decimal it would give) are read
     here; anything else, malformed values included, by the deserializer itself, so that the result (or the
     error) is the same."""
@@ -125,7 +126,7 @@ def _deserialize(value: object) -> object:
             elements = value["L"]
             if type(elements) is list:
                 return [_deserialize(element) for element in elements]
-    return _deserializer.deserialize(value)
+    return _deserializer().deserialize(value)
 
 
 def stream_epoch(stream_arn: object) -> str:
@@ -198,7 +199,10 @@ def _integer(value: object, field: str, low: int, high: int) -> int:
         if not low <= value <= high:
             raise PoisonRecord(f"{field} must be between {low} and {high}")
         return value
-    # Other numbers arrive as Decimal; 3.0 is an integer, 3.5 and NaN are not.
+    # Other numbers arrive as Decimal (from the deserializer, which imported decimal); 3.0 is an integer, 3.5 and
+    # NaN are not.
+    from decimal import Decimal
+
     if not isinstance(value, Decimal) or not value.is_finite() or value != value.to_integral_value():
         raise PoisonRecord(f"{field} must be an integer")
     if not low <= value <= high:

@@ -10,7 +10,7 @@ always starts afresh (a half-old comparison means nothing)."""
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from datetime import datetime, timezone
 
 from pymysql.cursors import Cursor
@@ -44,7 +44,8 @@ def open_run(cursor: Cursor, operation: str, table_name: str, epoch: str, total_
                        (_now(), ABANDONED, run_id))
     if kept is not None:
         return {**load_run(cursor, kept), "resumed": True, "abandoned": abandoned}
-    run_id = f"{operation}-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    # Random hex as uuid4 would give, without importing uuid (and platform, which it imports) at cold start.
+    run_id = f"{operation}-{_now():%Y%m%dT%H%M%S}-{os.urandom(4).hex()}"
     now = _now()
     cursor.execute(
         "INSERT INTO ops_runs (run_id, operation, table_name, stream_epoch, total_segments, options,"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from boto3.dynamodb.types import TypeSerializer
@@ -39,7 +39,7 @@ class LambdaContext:
 
 def settings_for(user: str, database: str | None = None) -> Settings:
     settings = Settings.from_env(user=user)
-    return replace(settings, database=database) if database else settings
+    return settings._replace(database=database) if database else settings
 
 
 def run_migrations(migrations_dir: Path = MIGRATIONS_DIR, database: str | None = None) -> dict:

@@ -1,6 +1,5 @@
 """Connection settings, TLS modes against a TLS-enabled MariaDB, IAM token caching, transactions."""
 
-from dataclasses import replace
 
 import pymysql
 import pytest
@@ -31,7 +30,7 @@ def test_settings_come_from_the_environment_with_safe_defaults(monkeypatch):
 
 
 def _tls_settings(mode, ca=None):
-    return replace(settings_for(READER), tls=mode, tls_ca=ca)
+    return settings_for(READER)._replace(tls=mode, tls_ca=ca)
 
 
 def scalar(sql):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 
 import pymysql
 import pytest
@@ -242,7 +241,7 @@ def test_a_deadlock_sent_by_the_server_is_retried_on_the_same_connection(through
 
 
 def test_a_certificate_the_bundle_did_not_sign_is_not_waited_for(db_env, tls_files):
-    settings = replace(settings_for(READER), tls="verify-full", tls_ca=tls_files["other_ca"])
+    settings = settings_for(READER)._replace(tls="verify-full", tls_ca=tls_files["other_ca"])
     database = Database(settings)
     started = time.monotonic()
     with pytest.raises(pymysql.err.OperationalError):

@@ -5,7 +5,6 @@ sessions the server closes when idle (so that Aurora can pause) replaced before 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import pytest
 
@@ -93,7 +92,7 @@ def session_open(root, thread_id: int) -> bool:
 def test_a_session_the_server_closed_for_idleness_is_replaced_before_use(migrated, root, monkeypatch):
     """dbIdleSessionTimeoutSeconds is the server's wait_timeout and the functions' DB_IDLE_SESSION_TIMEOUT_S: a
     connection idle that long is not used at all (no error, no retry, the work runs once)."""
-    settings = replace(settings_for(READER), idle_session_timeout=2)
+    settings = settings_for(READER)._replace(idle_session_timeout=2)
     database = Database(settings, session_sql=("SET SESSION wait_timeout = 2",), ping_after=float("inf"))
     classified = []
     monkeypatch.setattr(connection, "action", lambda error: classified.append(error))

@@ -96,6 +96,33 @@ def test_a_removal_delivered_before_its_order_leaves_a_tombstone(projector_db, r
     assert totals(root) == {"items": [], "months": []}
 
 
+def session_reads(database):
+    """Statements that read rows (SELECT) the database's session has run so far."""
+    def read(cursor):
+        cursor.execute("SHOW SESSION STATUS LIKE 'Com_select'")
+        return int(cursor.fetchone()[1])
+
+    return database.read(read)
+
+
+def test_a_batch_of_new_orders_is_written_without_reading_the_read_model(projector_db, root):
+    before = session_reads(projector_db)
+    assert statuses(project_batch(projector_db, [created("1", A), created("2", B)])) == [APPLIED, APPLIED]
+    assert session_reads(projector_db) == before
+    assert totals(root)["items"] == [("z3333", 7, date(2022, 10, 13)), ("z4444", 3, date(2022, 10, 13))]
+
+
+def test_new_orders_beside_one_delivered_again_are_applied_once(projector_db, root):
+    """The plain INSERT of the new orders fails on the stored one and writes nothing; the batch is then applied
+    against the stored revisions, in the same transaction."""
+    project_batch(projector_db, [created("2", B)])
+    outcomes = project_batch(projector_db, [created("1", A), created("2", B), created("3", B)])
+    assert statuses(outcomes) == [APPLIED, STALE, APPLIED]
+    assert query(root, "SELECT order_id, version FROM orders ORDER BY order_id") == [(b"1", 1), (b"2", 1), (b"3", 1)]
+    assert query(root, "SELECT COUNT(*) FROM order_lines") == [(4,)]
+    assert totals(root)["items"] == [("z3333", 8, date(2022, 10, 13)), ("z4444", 3, date(2022, 10, 13))]
+
+
 def test_a_poison_record_in_the_middle_fails_alone(function_handler, root, lambda_context, caplog):
     handler = function_handler("projector", PROJECTOR)
     poison = record("INSERT", "bad", new=image("bad", 1, "orderCreated", "yesterday", A))

@@ -4,7 +4,6 @@ concurrent runs, least-privilege grants, and the migrate handler."""
 import shutil
 import threading
 import time
-from dataclasses import replace
 
 import pymysql
 import pytest
@@ -259,7 +258,7 @@ def test_the_operations_user_writes_the_read_models_and_its_checkpoints_and_noth
         schema_migrations.migrate(master, settings.database, load_migrations(MIGRATIONS_DIR), users)
     finally:
         master.close()
-    ops = open_connection(replace(settings, user="cqrs_ops"), "ops-secret", database=settings.database)
+    ops = open_connection(settings._replace(user="cqrs_ops"), "ops-secret", database=settings.database)
     projector = _connect_as(PROJECTOR, settings.database)
     try:
         query(ops, "INSERT INTO ops_runs (run_id, operation, table_name, stream_epoch, total_segments, options,"

@@ -128,7 +128,7 @@ dynamodb_values = st.recursive(
 def test_the_deserializer_reads_dynamodb_json_as_boto3s_does(value):
     serialized = boto3_types.TypeSerializer().serialize(value)
     theirs = boto3_types.TypeDeserializer().deserialize(serialized)
-    assert stream_records._deserializer.deserialize(serialized) == plain(theirs)
+    assert stream_records._deserializer().deserialize(serialized) == plain(theirs)
 
 
 def plain(value):

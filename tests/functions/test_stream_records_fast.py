@@ -26,13 +26,13 @@ def outcome(read, value):
 def test_the_fast_reading_equals_the_deserializer_on_any_value(value):
     serialized = boto3_types.TypeSerializer().serialize(value)
     fast = stream_records._deserialize(serialized)
-    assert fast == stream_records._deserializer.deserialize(serialized)
-    assert type(fast) is type(stream_records._deserializer.deserialize(serialized)) or isinstance(fast, int)
+    assert fast == stream_records._deserializer().deserialize(serialized)
+    assert type(fast) is type(stream_records._deserializer().deserialize(serialized)) or isinstance(fast, int)
 
 
 @pytest.mark.parametrize("value", MALFORMED + SHAPES)
 def test_the_fast_reading_equals_the_deserializer_on_odd_and_malformed_values(value):
-    assert outcome(stream_records._deserialize, value) == outcome(stream_records._deserializer.deserialize, value)
+    assert outcome(stream_records._deserialize, value) == outcome(stream_records._deserializer().deserialize, value)
 
 
 @pytest.mark.parametrize("text", ["2022-10-13T19:00:00Z", "2022-10-13T19:00:00.123456Z", "2022-10-13T19:00:00+00:00",
