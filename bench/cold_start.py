@@ -37,6 +37,9 @@ QUICK = {"repeats": 3}
 REFERENCE = "reference"
 REFERENCE_HANDLER = "from aws_lambda_powertools import Logger\n\nlogger = Logger()\n\n\ndef handler(event, context):\n    return None\n"
 TARGET_VS_REFERENCE = 1.5
+# What a database handler cannot go below: the reference plus `import pymysql`, the driver (from the same layer).
+DRIVER_FLOOR = "driver_floor"
+DRIVER_FLOOR_HANDLER = REFERENCE_HANDLER.replace("\n\nlogger", "\nimport pymysql  # noqa: F401\n\nlogger", 1)
 # What the Lambda Python runtime provides besides the standard library (its bundled SDK and the SDK's dependencies).
 LAMBDA_RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
 _IMPORT = """
@@ -62,10 +65,11 @@ def run(repeats: int) -> dict:
         runtime = _lambda_runtime(Path(temp) / "runtime")
         figures["layer_bytes"] = layer_archive.stat().st_size
         figures["layer_unzipped_bytes"] = _unzipped_size(layer_archive)
-        reference = Path(temp) / REFERENCE
-        (reference / REFERENCE).mkdir(parents=True)
-        (reference / REFERENCE / "handler.py").write_text(REFERENCE_HANDLER)
-        subjects = {REFERENCE: (f"{REFERENCE}.handler", reference, {"AWS_LAMBDA_FUNCTION_NAME": REFERENCE}, None)}
+        subjects = {}
+        for name, source in ((REFERENCE, REFERENCE_HANDLER), (DRIVER_FLOOR, DRIVER_FLOOR_HANDLER)):
+            (Path(temp) / name / name).mkdir(parents=True)
+            (Path(temp) / name / name / "handler.py").write_text(source)
+            subjects[name] = (f"{name}.handler", Path(temp) / name, {"AWS_LAMBDA_FUNCTION_NAME": name}, None)
         for function in functions:
             module = function.inputs["handler"].rsplit(".", 1)[0]
             archive = Path(function.inputs["code"].path)
@@ -90,6 +94,10 @@ def run(repeats: int) -> dict:
     figures[REFERENCE] = medians.pop(REFERENCE)
     say(f"  {'reference (Logger)':<22} {figures[REFERENCE]['import_ms']:7.1f} ms"
         f" ({figures[REFERENCE]['import_cpu_ms']:5.1f} ms CPU)")
+    floor = figures[DRIVER_FLOOR] = medians.pop(DRIVER_FLOOR)
+    floor["vs_reference"] = ratio(floor["import_ms"], figures[REFERENCE]["import_ms"])
+    say(f"  {'reference + PyMySQL':<22} {floor['import_ms']:7.1f} ms ({floor['import_cpu_ms']:5.1f} ms CPU)"
+        f" {floor['vs_reference']:5.2f} x the reference: the floor of a handler that opens a database connection")
     for name, measured in medians.items():
         archive = subjects[name][3]
         measured["vs_reference"] = ratio(measured["import_ms"], figures[REFERENCE]["import_ms"])

@@ -72,8 +72,9 @@ def test_cold_start(capsys):
     returned = cold_start.run(repeats=1)
     figures = last_json_line(capsys)
     check(figures, returned, "cold_start", {"handlers", "layer_bytes", "max_import_ms", "max_archive_bytes",
-                                             "reference", "max_vs_reference"})
+                                             "reference", "driver_floor", "max_vs_reference"})
     assert {"projector", "items_sales_report", "monthly_sales_by_item", "get_order"} <= set(figures["handlers"])
+    assert figures["driver_floor"]["vs_reference"] > 1  # PyMySQL is imported on top of the reference
     for handler in figures["handlers"].values():
         assert set(handler) == {"import_ms", "import_cpu_ms", "vs_reference", "cpu_vs_reference", "archive_bytes"}
 
