@@ -43,8 +43,7 @@ def apply_changes(cursor: Cursor, changes: Sequence[OrderChange]) -> list[bool]:
         if best is None or change.revision.supersedes(changes[best].revision):
             newest[change.order_id] = index
     order_ids = sorted(newest)
-    firsts = [changes[newest[order_id]] for order_id in order_ids]
-    if _insert_first_changes(cursor, firsts):
+    if _insert_first_changes(cursor, [changes[newest[order_id]] for order_id in order_ids]):
         applied = set(newest.values())
     else:
         stored = _lock_orders(cursor, order_ids)
@@ -59,9 +58,11 @@ def apply_changes(cursor: Cursor, changes: Sequence[OrderChange]) -> list[bool]:
 def _insert_first_changes(cursor: Cursor, changes: list[OrderChange]) -> bool:
     """The stream's usual batch: orders just created (every change at version 1), none in the read model yet.
     Their rows are inserted without reading and locking the stored revisions first (a round trip and a twentieth
-    of the server's work per batch); whether the batch is one is found out by the plain INSERT of the orders rows,
-    which fails as a whole on a duplicate key: then nothing was written (a failed statement is rolled back, the
-    transaction goes on), False, and the caller takes the general path. True: all of them applied."""
+    of the server's work per batch). Whether the batch is one is found out by the plain INSERT of the orders rows:
+    on a stored order it fails with a duplicate key, and InnoDB rolls back that statement, not the transaction (MySQL
+    reference manual, "InnoDB Error Handling"; the locks it took, on these orders, stay until the commit). Then
+    nothing was written, False, and the caller takes the general path in the same transaction. True: all applied.
+    A batch holding a later version (a cancellation) takes the general path at once, as every batch did before."""
     if len(changes) > ROWS_PER_INSERT or any(change.version != 1 for change in changes):
         return False  # several statements could not fail as one; a later version's order is most likely stored
     try:
@@ -299,7 +300,8 @@ def _insert_rows(cursor: Cursor, insert: str, rows: list[tuple], tail: str = "")
                     names[value] = f"%(p{len(names)})s"
         name = names.__getitem__
         values = ", ".join(["(" + ", ".join(map(name, row)) + ")" for row in chunk])
-        cursor.execute(f"{insert} VALUES {values}{tail}", {placeholder[2:-2]: value for value, placeholder in names.items()})
+        parameters = {placeholder[2:-2]: value for value, placeholder in names.items()}
+        cursor.execute(f"{insert} VALUES {values}{tail}", parameters)
 
 
 def _chunks(values: list) -> Iterator[list]:
