@@ -62,7 +62,9 @@ def _insert_first_changes(cursor: Cursor, changes: list[OrderChange]) -> bool:
     on a stored order it fails with a duplicate key, and InnoDB rolls back that statement, not the transaction (MySQL
     reference manual, "InnoDB Error Handling"; the locks it took, on these orders, stay until the commit). Then
     nothing was written, False, and the caller takes the general path in the same transaction. True: all applied.
-    A batch holding a later version (a cancellation) takes the general path at once, as every batch did before."""
+    A batch holding a later version (a cancellation) takes the general path at once, as every batch did before.
+    Two batches failing so on the same stored order at once (a rebuild beside the projector) each hold a shared lock
+    on it: one is chosen as a deadlock victim and runs again (Database retries deadlocks)."""
     if len(changes) > ROWS_PER_INSERT or any(change.version != 1 for change in changes):
         return False  # several statements could not fail as one; a later version's order is most likely stored
     try:
