@@ -107,6 +107,11 @@ class Answers:
                 self.sqs.delete_message_batch(QueueUrl=self.url, Entries=[
                     {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
 
+    def stop(self) -> None:
+        """Stop reading, before the emulator goes (a read in flight would fail on its closed port)."""
+        self.stopped = True
+        self.reader.join()
+
     def wait(self, ids: list[str], timeout: float = 600) -> list[tuple[float, dict]]:
         deadline = time.monotonic() + timeout
         with self.changed:
@@ -202,6 +207,7 @@ def run(orders: int, producers: int, items: int, shards: int = 2) -> dict:
         f"{shards} stream shards")
     with tempfile.TemporaryDirectory(prefix="bench-load-") as workdir:
         serve = Serve(Path(workdir), shards)
+        answers = None
         try:
             answers = Answers(serve)
             share = [orders // producers + (1 if n < orders % producers else 0) for n in range(producers)]
@@ -217,8 +223,9 @@ def run(orders: int, producers: int, items: int, shards: int = 2) -> dict:
                         "events_per_s": round(sum(len(p.sent) for p in team) / elapsed, 1),
                         "command_to_response": latency_ms([s for p in team for s in p.to_response]),
                         "command_to_visible": latency_ms([s for p in team for s in p.to_visible])}
-            answers.stopped = True
         finally:
+            if answers is not None:
+                answers.stop()
             serve.stop()
     say(f"  {figures['events_per_s']} events/s accepted ({figures['commands_per_s']} createOrder/s, "
         f"{figures['queries']:,} queries) in {figures['elapsed_s']} s")
