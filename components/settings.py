@@ -15,7 +15,9 @@ from typing import Callable, Mapping
 
 import pulumi
 
-from components.api_settings import HTTP_API_AUTHORIZATIONS, _api_authorization, _jwt_audience, _jwt_issuer
+from components.api_settings import HTTP_API_AUTHORIZATIONS, api_authorization, jwt_audience, jwt_issuer
+from components.setting_errors import SettingsError
+from components.setting_errors import fail as _fail
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
@@ -31,12 +33,6 @@ _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 
 
-class SettingsError(pulumi.RunError):
-    """A stack setting is invalid; the message names the key, the value and what is allowed."""
-
-
-def _fail(key: str, value: object, allowed: str) -> SettingsError:
-    return SettingsError(f"invalid setting cqrs-orders:{key} = {value!r}: {allowed}")
 
 
 def _boolean(key: str, raw: str) -> bool:
@@ -193,12 +189,12 @@ SETTINGS: tuple[Setting, ...] = (
                                             "(an EventBridge Scheduler rate or cron; empty: never)"),
     Setting("httpApi", _boolean, "the HTTP API: synchronous answers from the same workflow (REST API, "
                                  "$3.50 per million requests, nothing when idle)"),
-    Setting("httpApiAuthorization", _api_authorization, "who may call the HTTP API: iam (SigV4-signed requests), jwt "
+    Setting("httpApiAuthorization", api_authorization, "who may call the HTTP API: iam (SigV4-signed requests), jwt "
                                                         "(bearer tokens of httpApiJwtIssuer, checked by a Lambda "
                                                         "authorizer) or none (anonymous)"),
-    Setting("httpApiJwtIssuer", _jwt_issuer, "with jwt: the token issuer's https URL (its iss claim; the signing "
+    Setting("httpApiJwtIssuer", jwt_issuer, "with jwt: the token issuer's https URL (its iss claim; the signing "
                                              "keys come from its OpenID discovery document)"),
-    Setting("httpApiJwtAudience", _jwt_audience, "with jwt: the audience the tokens must name (aud claim)"),
+    Setting("httpApiJwtAudience", jwt_audience, "with jwt: the audience the tokens must name (aud claim)"),
     Setting("httpApiThrottleRateLimit", _integer(1, 10000), "the HTTP API's steady request rate per second (the "
                                                              "stage's throttling)"),
     Setting("httpApiThrottleBurstLimit", _integer(1, 5000), "the HTTP API's burst of requests (the stage's "
