@@ -1,13 +1,13 @@
 """EventBridge delivery as on AWS, over moto's buses and rules.
 
-moto cannot deliver to a Step Functions target (it raises NotImplementedError), and builds the envelope per
-rule (and in a form its other targets fail on). `install()` replaces `EventsBackend.put_events` with one that checks the request as AWS does (1 to 10
-entries, at most 256 KB in all), validates each entry, builds one envelope (with an ISO-8601 `time`), records it
-in the journal (every event published on a bus, in order) and answers at once: delivery is asynchronous, as on
-AWS. A delivery thread then hands each event, in order, to every matching rule's targets: a state machine target
-starts an execution with the whole envelope as input, retried per the target's retry policy (a client error is
-not retried, as on AWS) and then sent to its dead-letter queue; a standard SQS queue receives the event as JSON, as
-a subscriber reads it on AWS; other targets go to moto.
+moto cannot deliver to a Step Functions target (it raises NotImplementedError), and builds the envelope per rule
+(and in a form its other targets fail on). `install()` replaces `EventsBackend.put_events` with one that checks the
+request as AWS does (1 to 10 entries, at most 256 KB in all), validates each entry, builds one envelope (with an
+ISO-8601 `time`), records it in the journal (every event published on a bus, in order) and answers at once: delivery
+is asynchronous, as on AWS. A delivery thread then hands each event, in order, to every matching rule's targets: a
+state machine target starts an execution with the whole envelope as input, retried per the target's retry policy (a
+client error is not retried, as on AWS) and then sent to its dead-letter queue; a standard SQS queue receives the
+event as JSON, as a subscriber reads it on AWS; other targets go to moto.
 """
 
 from __future__ import annotations
